@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { exitCodeFor, printError } from './io.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Build the `facerec` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('facerec')
+    .description('Face recognition for your own cameras and photo folders (MTCNN + ResNet embeddings, onnxruntime).')
+    .version(pkg.version)
+    .option('--data <dir>', 'data directory (default ./facerec-data, env FACEREC_DATA)')
+    .option('--models <dir>', 'model cache (default <data>/models, env FACEREC_MODELS)')
+    .option('--threads <n>', 'inference threads (default: number of cores, env FACEREC_THREADS)')
+    .showHelpAfterError();
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    printError(err);
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,63 @@
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { invalidParameter } from './errors.js';
+
+/** Where facerec keeps its files and how it runs its models. Immutable once resolved. */
+export interface Paths {
+  /** The data directory: gallery database, model cache, keys. Default `./facerec-data`. */
+  readonly dataDir: string;
+  /** The ONNX model cache. Default `<dataDir>/models`. */
+  readonly modelsDir: string;
+}
+
+/** Options for inference sessions. */
+export interface RuntimeOptions {
+  /** onnxruntime intra-op threads; default: the number of cores. */
+  readonly threads: number;
+}
+
+/** Overrides accepted from the command line or the library caller. */
+export interface PathOverrides {
+  readonly dataDir?: string | undefined;
+  readonly modelsDir?: string | undefined;
+}
+
+/**
+ * Resolve the data and model folders: explicit overrides first, then the environment
+ * (`FACEREC_DATA`, `FACEREC_MODELS`), then the defaults. Relative paths resolve against `cwd`.
+ *
+ * @example
+ * resolvePaths({}, { FACEREC_DATA: '/srv/facerec' }) // → { dataDir: '/srv/facerec', modelsDir: '/srv/facerec/models' }
+ */
+export function resolvePaths(
+  overrides: PathOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Paths {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const data = nonEmpty(overrides.dataDir) ?? nonEmpty(env.FACEREC_DATA) ?? 'facerec-data';
+  const dataDir = abs(data);
+  const models = nonEmpty(overrides.modelsDir) ?? nonEmpty(env.FACEREC_MODELS);
+  const modelsDir = models ? abs(models) : join(dataDir, 'models');
+  return Object.freeze({ dataDir, modelsDir });
+}
+
+/**
+ * Resolve runtime options: `threads` from the override, then `FACEREC_THREADS`, then the core count.
+ */
+export function resolveRuntimeOptions(
+  overrides: { threads?: number | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): RuntimeOptions {
+  let threads = overrides.threads;
+  if (threads === undefined && nonEmpty(env.FACEREC_THREADS)) threads = Number(env.FACEREC_THREADS);
+  if (threads === undefined) threads = availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw invalidParameter('threads', 'an integer between 1 and 256', threads);
+  }
+  return Object.freeze({ threads });
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s !== undefined && s.trim() !== '' ? s : undefined;
+}
