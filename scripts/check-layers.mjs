@@ -43,7 +43,9 @@ for (const file of walk(src)) {
     if (spec.startsWith('.')) {
       const target = relative(src, resolve(dirname(file), spec)).split(sep)[0];
       if (target !== layer && !allowed[layer].includes(target)) {
-        problems.push(`${relative(root, file)} imports ${spec} (${layer}/ may import only: ${allowed[layer].join(', ') || 'nothing'})`);
+        problems.push(
+          `${relative(root, file)} imports ${spec} (${layer}/ may import only: ${allowed[layer].join(', ') || 'nothing'})`,
+        );
       }
     } else {
       const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];

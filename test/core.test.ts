@@ -32,7 +32,13 @@ describe('core/config', () => {
       data: '/w/x',
       models: '/w/x/models',
     },
-    { name: 'blank env ignored', over: {}, env: { FACEREC_DATA: '  ' }, data: '/w/facerec-data', models: '/w/facerec-data/models' },
+    {
+      name: 'blank env ignored',
+      over: {},
+      env: { FACEREC_DATA: '  ' },
+      data: '/w/facerec-data',
+      models: '/w/facerec-data/models',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -47,7 +53,10 @@ describe('core/config', () => {
     assert.equal(resolveRuntimeOptions({ threads: 3 }, {}).threads, 3);
     assert.equal(resolveRuntimeOptions({}, { FACEREC_THREADS: '1' }).threads, 1);
     assert.ok(resolveRuntimeOptions({}, {}).threads >= 1);
-    assert.throws(() => resolveRuntimeOptions({ threads: 0 }, {}), /Expected an integer between 1 and 256 for threads but received 0/);
+    assert.throws(
+      () => resolveRuntimeOptions({ threads: 0 }, {}),
+      /Expected an integer between 1 and 256 for threads but received 0/,
+    );
     assert.throws(() => resolveRuntimeOptions({}, { FACEREC_THREADS: 'many' }), InvalidInputError);
   });
 });

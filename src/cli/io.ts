@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import { FaceError, errorMessage } from '../core/index.js';
+import { errorMessage, FaceError } from '../core/index.js';
 
 /** Exit codes of every facerec command. */
 export const EXIT = Object.freeze({
@@ -22,7 +22,10 @@ export function printError(err: unknown): void {
 
 /** The exit code for an error reaching the top of a command. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof FaceError && (err.code === 'INVALID_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CONFIG')) {
+  if (
+    err instanceof FaceError &&
+    (err.code === 'INVALID_INPUT' || err.code === 'NOT_FOUND' || err.code === 'CONFIG')
+  ) {
     return EXIT.badInput;
   }
   return EXIT.failure;
@@ -39,14 +42,12 @@ export function progress(total: number, title: string, quiet = false): Progress 
   if (quiet || !process.stderr.isTTY || total <= 1) {
     return { tick() {}, stop() {} };
   }
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format: `${title} [{bar}] {percentage}% {value}/{total} eta {eta_formatted} {label}`,
-      hideCursor: true,
-      clearOnComplete: false,
-    },
-  );
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: `${title} [{bar}] {percentage}% {value}/{total} eta {eta_formatted} {label}`,
+    hideCursor: true,
+    clearOnComplete: false,
+  });
   bar.start(total, 0, { label: '' });
   return {
     tick(label = '') {

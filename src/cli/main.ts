@@ -10,7 +10,9 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 /** Build the `facerec` command tree. */
 export function buildProgram(): Command {
   const program = new Command('facerec')
-    .description('Face recognition for your own cameras and photo folders (MTCNN + ResNet embeddings, onnxruntime).')
+    .description(
+      'Face recognition for your own cameras and photo folders (MTCNN + ResNet embeddings, onnxruntime).',
+    )
     .version(pkg.version)
     .option('--data <dir>', 'data directory (default ./facerec-data, env FACEREC_DATA)')
     .option('--models <dir>', 'model cache (default <data>/models, env FACEREC_MODELS)')
