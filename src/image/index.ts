@@ -6,3 +6,4 @@ export * from './draw.js';
 export * from './encode.js';
 export * from './ops.js';
 export { ACCEPTED_FORMATS, type ImageFormat, looksTruncated, type SniffResult, sniffImage } from './sniff.js';
+export * from './warp.js';
