@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerModels } from './commands/models.js';
 import { exitCodeFor, printError } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .option('--models <dir>', 'model cache (default <data>/models, env FACEREC_MODELS)')
     .option('--threads <n>', 'inference threads (default: number of cores, env FACEREC_THREADS)')
     .showHelpAfterError();
+  registerModels(program);
   return program;
 }
 
