@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerCrop } from './commands/crop.js';
+import { register as registerDetect } from './commands/detect.js';
 import { register as registerModels } from './commands/models.js';
 import { exitCodeFor, printError } from './io.js';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'inference threads (default: number of cores, env FACEREC_THREADS)')
     .showHelpAfterError();
   registerModels(program);
+  registerDetect(program);
+  registerCrop(program);
   return program;
 }
 

@@ -5,5 +5,6 @@ export * from './decode.js';
 export * from './draw.js';
 export * from './encode.js';
 export * from './ops.js';
+export * from './resample.js';
 export { ACCEPTED_FORMATS, type ImageFormat, looksTruncated, type SniffResult, sniffImage } from './sniff.js';
 export * from './warp.js';
