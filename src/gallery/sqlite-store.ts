@@ -1,0 +1,832 @@
+/**
+ * The embedded gallery: one SQLite file (`gallery.sqlite` in the data directory) through
+ * better-sqlite3, with the search index beside it (see index/manager.ts).
+ *
+ * Settings: WAL journal, `synchronous=FULL` (a change is on disk when the call returns),
+ * foreign keys on, `secure_delete=ON` (deleted rows are overwritten with zeros), a busy timeout
+ * so that several processes can share the file, and every change in one `BEGIN IMMEDIATE`
+ * transaction (writers queue on the file lock instead of failing half-way). After a deletion the
+ * WAL is checkpointed and truncated, so neither `-wal` nor `-shm` keeps the deleted bytes.
+ * The file and its folder are created owner-only (0600/0700): they hold biometric data.
+ *
+ * better-sqlite3 is synchronous; the methods are async to share the {@link GalleryStore}
+ * interface with Postgres, and run their SQLite work in one synchronous stretch.
+ */
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  ConflictError,
+  type Embedding,
+  type EmbeddingProvenance,
+  FaceError,
+  invalidParameter,
+  NotFoundError,
+  StoreError,
+} from '../core/index.js';
+import { checksumAdd, checksumSub, decodeVector, encodeVector, faceHash } from './codec.js';
+import { dimsMismatch, notFoundPerson, provenanceRefused } from './errors.js';
+import type { HnswParams } from './index/hnsw.js';
+import {
+  type IndexEvent,
+  IndexManager,
+  type VectorRow,
+  type VectorSource,
+  type VectorState,
+} from './index/manager.js';
+import { normalizeNote, normalizePersonName } from './names.js';
+import { LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_TABLE } from './schema.js';
+import type {
+  AddFacesResult,
+  DuplicateFace,
+  EnsuredPerson,
+  FaceRecord,
+  GalleryStore,
+  ListPeopleOptions,
+  NewFace,
+  PeoplePage,
+  Person,
+  PersonRef,
+  ProvenanceCount,
+  RemovedPerson,
+  SearchHit,
+  SearchOptions,
+  StoreCheck,
+  StoredEmbedding,
+  Thumbnail,
+} from './types.js';
+import {
+  checkEmbedding,
+  checkId,
+  checkK,
+  checkMaxDistance,
+  checkNewFace,
+  checkPaging,
+  checkProvenance,
+  provenanceKey,
+  type ResolvedRef,
+  resolvePersonRef,
+  type ValidFace,
+} from './validate.js';
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /** The database file (created with its folder when missing). */
+  readonly path: string;
+  /** Faces per provenance at which search switches from exact to HNSW. Default 20000. */
+  readonly hnswThreshold?: number;
+  /** HNSW parameters (connectivity 16, expansionAdd 128, expansionSearch 128 by default). */
+  readonly hnsw?: Partial<HnswParams>;
+  /** How long a write waits for another process's transaction, ms. Default 10000. */
+  readonly busyTimeoutMs?: number;
+  /** Clock, ms since the epoch (tests pass a fake one). */
+  readonly now?: () => number;
+  /** Called when the search index is built, loaded, caught up or saved (logging, tests). */
+  readonly onIndexEvent?: (event: IndexEvent) => void;
+}
+
+interface PersonRow {
+  id: number;
+  name: string;
+  note: string | null;
+  created_at: number;
+  updated_at: number;
+  face_count: number;
+}
+
+interface FaceRow {
+  id: number;
+  person_id: number;
+  model: string;
+  template: string;
+  normalized: number;
+  dims: number;
+  source_name: string | null;
+  source_sha256: string | null;
+  box_x1: number;
+  box_y1: number;
+  box_x2: number;
+  box_y2: number;
+  score: number;
+  created_at: number;
+  has_thumbnail: number;
+}
+
+interface ModelRow {
+  id: number;
+  model: string;
+  template: string;
+  normalized: number;
+  dims: number;
+}
+
+interface StateRow {
+  count: number;
+  checksum: number;
+  max_face_id: number;
+  last_tombstone: number;
+}
+
+interface RemovedFaceRow {
+  id: number;
+  model_id: number;
+  embedding: Buffer;
+}
+
+const PERSON_SELECT = `SELECT p.id, p.name, p.note, p.created_at, p.updated_at,
+  (SELECT count(*) FROM face f WHERE f.person_id = p.id) AS face_count FROM person p`;
+
+const FACE_SELECT = `SELECT f.id, f.person_id, m.model, m.template, m.normalized, m.dims, f.source_name,
+  f.source_sha256, f.box_x1, f.box_y1, f.box_x2, f.box_y2, f.score, f.created_at,
+  EXISTS (SELECT 1 FROM face_thumbnail t WHERE t.face_id = f.id) AS has_thumbnail
+  FROM face f JOIN embedding_model m ON m.id = f.model_id`;
+
+/** The SQLite gallery store. Create with {@link SqliteStore.open}. */
+export class SqliteStore implements GalleryStore {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly index: IndexManager;
+  private readonly now: () => number;
+  private closed = false;
+
+  private constructor(path: string, db: Database.Database, options: SqliteStoreOptions) {
+    this.location = path;
+    this.db = db;
+    this.now = options.now ?? Date.now;
+    this.index = new IndexManager(this.vectorSource(), {
+      dir: dirname(path),
+      ...(options.hnswThreshold !== undefined ? { hnswThreshold: options.hnswThreshold } : {}),
+      ...(options.hnsw ? { hnsw: options.hnsw } : {}),
+      ...(options.onIndexEvent ? { onEvent: options.onIndexEvent } : {}),
+      now: this.now,
+    });
+  }
+
+  /**
+   * Open (creating when missing) a gallery file and bring its schema up to date.
+   *
+   * @throws StoreError when the file is not a SQLite database, is from a newer facerec, or
+   *   cannot be opened.
+   *
+   * @example
+   * const store = await SqliteStore.open({ path: 'facerec-data/gallery.sqlite' });
+   * const { person } = await store.ensurePerson('Zoë');
+   */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    if (typeof options?.path !== 'string' || options.path === '') {
+      throw invalidParameter('path', 'a database file path', options?.path);
+    }
+    const threshold = options.hnswThreshold;
+    if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 2)) {
+      throw invalidParameter('hnswThreshold', 'an integer ≥ 2', threshold);
+    }
+    const path = resolve(options.path);
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? 10000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('secure_delete = ON');
+      migrate(db, options.now ?? Date.now);
+      return new SqliteStore(path, db, options);
+    } catch (err) {
+      db?.close();
+      throw mapError(err, `cannot open the gallery ${path}`);
+    }
+  }
+
+  async ensurePerson(name: string): Promise<EnsuredPerson> {
+    const n = normalizePersonName(name);
+    return this.write(() => {
+      const now = this.now();
+      const info = this.db
+        .prepare(
+          'INSERT INTO person (name, note, created_at, updated_at) VALUES (?, NULL, ?, ?) ON CONFLICT (name) DO NOTHING',
+        )
+        .run(n, now, now);
+      const row = this.db.prepare(`${PERSON_SELECT} WHERE p.name = ?`).get(n) as PersonRow;
+      return { person: toPerson(row), created: info.changes === 1 };
+    });
+  }
+
+  async getPerson(ref: PersonRef): Promise<Person> {
+    const r = resolvePersonRef(ref);
+    return this.read(() => this.mustFindPerson(r));
+  }
+
+  async findPerson(ref: PersonRef): Promise<Person | null> {
+    const r = resolvePersonRef(ref);
+    return this.read(() => this.findPersonRow(r));
+  }
+
+  async listPeople(options?: ListPeopleOptions): Promise<PeoplePage> {
+    const { offset, limit, orderBy } = checkPaging(options);
+    return this.read(() =>
+      this.db.transaction(() => {
+        const order = orderBy === 'name' ? 'p.name, p.id' : 'p.id';
+        const rows = this.db
+          .prepare(`${PERSON_SELECT} ORDER BY ${order} LIMIT ? OFFSET ?`)
+          .all(limit, offset) as PersonRow[];
+        const total = (this.db.prepare('SELECT count(*) AS n FROM person').get() as { n: number }).n;
+        return { people: rows.map(toPerson), total };
+      })(),
+    );
+  }
+
+  async renamePerson(ref: PersonRef, newName: string): Promise<Person> {
+    const r = resolvePersonRef(ref);
+    const n = normalizePersonName(newName);
+    return this.write(() => {
+      const p = this.mustFindPerson(r);
+      if (p.name === n) return p;
+      const other = this.db.prepare('SELECT id FROM person WHERE name = ?').get(n) as
+        | { id: number }
+        | undefined;
+      if (other)
+        throw new ConflictError(`Another person (id ${other.id}) is already named ${JSON.stringify(n)}`);
+      this.db.prepare('UPDATE person SET name = ?, updated_at = ? WHERE id = ?').run(n, this.now(), p.id);
+      return this.mustFindPerson({ id: p.id });
+    });
+  }
+
+  async setNote(ref: PersonRef, note: string | null): Promise<Person> {
+    const r = resolvePersonRef(ref);
+    const n = normalizeNote(note);
+    return this.write(() => {
+      const p = this.mustFindPerson(r);
+      this.db.prepare('UPDATE person SET note = ?, updated_at = ? WHERE id = ?').run(n, this.now(), p.id);
+      return this.mustFindPerson({ id: p.id });
+    });
+  }
+
+  async removePerson(ref: PersonRef): Promise<RemovedPerson> {
+    const r = resolvePersonRef(ref);
+    const { person, faces } = this.write(() => {
+      const p = this.mustFindPerson(r);
+      const rows = this.db
+        .prepare('SELECT id, model_id, embedding FROM face WHERE person_id = ? ORDER BY id')
+        .all(p.id) as RemovedFaceRow[];
+      this.recordRemovals(rows);
+      this.db.prepare('DELETE FROM person WHERE id = ?').run(p.id);
+      return { person: p, faces: rows };
+    });
+    this.afterRemoval(faces);
+    return { personId: person.id, name: person.name, faces: faces.length };
+  }
+
+  async addFaces(ref: PersonRef, faces: readonly NewFace[]): Promise<AddFacesResult> {
+    const r = resolvePersonRef(ref);
+    if (!Array.isArray(faces)) throw invalidParameter('faces', 'an array of faces', faces);
+    if (faces.length > 10000) throw invalidParameter('faces', 'at most 10000 faces per call', faces.length);
+    const valid = faces.map((f, i) => checkNewFace(f, i));
+    const touched = new Map<number, number>();
+    const result = this.write(() => {
+      const p = this.mustFindPerson(r);
+      const models = new Map<string, ModelRow>();
+      const perModel = new Map<number, { n: number; sum: number; maxId: number }>();
+      const seen = new Map<string, number>();
+      const added: FaceRecord[] = [];
+      const duplicates: DuplicateFace[] = [];
+      const insert = this.db.prepare(
+        `INSERT INTO face (person_id, model_id, embedding, source_name, source_sha256, box_x1, box_y1, box_x2, box_y2, score, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const bySource = this.db.prepare(
+        'SELECT id FROM face WHERE person_id = ? AND source_sha256 = ? AND model_id = ?',
+      );
+      const thumb = this.db.prepare('INSERT INTO face_thumbnail (face_id, mime, bytes) VALUES (?, ?, ?)');
+      const now = this.now();
+      valid.forEach((f, i) => {
+        const key = provenanceKey(f.provenance);
+        let model = models.get(key);
+        if (!model) {
+          model = this.ensureModel(f.provenance, f.vector.length, i);
+          models.set(key, model);
+        } else if (model.dims !== f.vector.length) {
+          throw dimsMismatch(model, f.vector.length, `faces[${i}].embedding.vector`);
+        }
+        if (f.sourceSha256) {
+          const dupKey = `${model.id}:${f.sourceSha256}`;
+          const inBatch = seen.get(dupKey);
+          const existing =
+            inBatch ?? (bySource.get(p.id, f.sourceSha256, model.id) as { id: number } | undefined)?.id;
+          if (existing !== undefined) {
+            duplicates.push({ index: i, existingFaceId: existing });
+            return;
+          }
+        }
+        const bytes = encodeVector(f.vector);
+        const info = insert.run(
+          p.id,
+          model.id,
+          bytes,
+          f.sourceName,
+          f.sourceSha256,
+          f.box[0],
+          f.box[1],
+          f.box[2],
+          f.box[3],
+          f.score,
+          now,
+        );
+        const id = Number(info.lastInsertRowid);
+        if (f.sourceSha256) seen.set(`${model.id}:${f.sourceSha256}`, id);
+        if (f.thumbnail) thumb.run(id, f.thumbnail.mime, Buffer.from(f.thumbnail.bytes));
+        const acc = perModel.get(model.id) ?? { n: 0, sum: 0, maxId: 0 };
+        acc.n++;
+        acc.sum = checksumAdd(acc.sum, faceHash(id, bytes));
+        acc.maxId = Math.max(acc.maxId, id);
+        perModel.set(model.id, acc);
+        touched.set(model.id, model.dims);
+        added.push(faceRecord(id, p.id, model, f, now));
+      });
+      for (const [modelId, acc] of perModel) {
+        const st = this.db
+          .prepare('SELECT count, checksum, max_face_id, last_tombstone FROM vector_state WHERE model_id = ?')
+          .get(modelId) as StateRow;
+        this.db
+          .prepare('UPDATE vector_state SET count = ?, checksum = ?, max_face_id = ? WHERE model_id = ?')
+          .run(
+            st.count + acc.n,
+            checksumAdd(st.checksum, acc.sum),
+            Math.max(st.max_face_id, acc.maxId),
+            modelId,
+          );
+      }
+      return { added, duplicates };
+    });
+    for (const [modelId, dims] of touched) this.guard(() => this.index.sync(modelId, dims));
+    return result;
+  }
+
+  async listFaces(ref: PersonRef): Promise<FaceRecord[]> {
+    const r = resolvePersonRef(ref);
+    return this.read(() =>
+      this.db.transaction(() => {
+        const p = this.mustFindPerson(r);
+        const rows = this.db
+          .prepare(`${FACE_SELECT} WHERE f.person_id = ? ORDER BY f.id`)
+          .all(p.id) as FaceRow[];
+        return rows.map(toFaceRecord);
+      })(),
+    );
+  }
+
+  async removeFace(faceId: number, options?: { readonly personId?: number }): Promise<{ personId: number }> {
+    const id = checkId(faceId, 'faceId');
+    const owner = options?.personId === undefined ? undefined : checkId(options.personId, 'personId');
+    const row = this.write(() => {
+      const f = this.db.prepare('SELECT id, person_id, model_id, embedding FROM face WHERE id = ?').get(id) as
+        | (RemovedFaceRow & { person_id: number })
+        | undefined;
+      if (!f || (owner !== undefined && f.person_id !== owner)) {
+        throw new NotFoundError(
+          owner === undefined ? `No face with id ${id}` : `No face with id ${id} for person ${owner}`,
+        );
+      }
+      this.recordRemovals([f]);
+      this.db.prepare('DELETE FROM face WHERE id = ?').run(id);
+      return f;
+    });
+    this.afterRemoval([row]);
+    return { personId: row.person_id };
+  }
+
+  async getThumbnail(faceId: number): Promise<Thumbnail | null> {
+    const id = checkId(faceId, 'faceId');
+    return this.read(() => {
+      const f = this.db.prepare('SELECT id FROM face WHERE id = ?').get(id);
+      if (!f) throw new NotFoundError(`No face with id ${id}`);
+      const t = this.db.prepare('SELECT mime, bytes FROM face_thumbnail WHERE face_id = ?').get(id) as
+        | { mime: string; bytes: Buffer }
+        | undefined;
+      return t ? { mime: t.mime, bytes: new Uint8Array(t.bytes) } : null;
+    });
+  }
+
+  async countFaces(provenance?: EmbeddingProvenance): Promise<number> {
+    const p = provenance === undefined ? undefined : checkProvenance(provenance);
+    return this.read(() => {
+      if (!p) return (this.db.prepare('SELECT count(*) AS n FROM face').get() as { n: number }).n;
+      const m = this.findModel(p);
+      if (!m) return 0;
+      return (this.db.prepare('SELECT count(*) AS n FROM face WHERE model_id = ?').get(m.id) as { n: number })
+        .n;
+    });
+  }
+
+  async countPeople(): Promise<number> {
+    return this.read(() => (this.db.prepare('SELECT count(*) AS n FROM person').get() as { n: number }).n);
+  }
+
+  async listProvenances(): Promise<ProvenanceCount[]> {
+    return this.read(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT m.model, m.template, m.normalized, m.dims, count(f.id) AS faces
+           FROM embedding_model m JOIN face f ON f.model_id = m.id GROUP BY m.id ORDER BY m.id`,
+        )
+        .all() as (ModelRow & { faces: number })[];
+      return rows.map((r) => ({
+        model: r.model,
+        template: r.template,
+        normalized: r.normalized === 1,
+        dims: r.dims,
+        faces: r.faces,
+      }));
+    });
+  }
+
+  async *iterateEmbeddings(
+    provenance: EmbeddingProvenance,
+    options?: { readonly batchSize?: number },
+  ): AsyncIterable<StoredEmbedding> {
+    const p = checkProvenance(provenance);
+    const batch = options?.batchSize ?? 2000;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 100000) {
+      throw invalidParameter('batchSize', 'an integer between 1 and 100000', batch);
+    }
+    const model = this.read(() => this.findModel(p));
+    if (!model) return;
+    let after = 0;
+    for (;;) {
+      const rows = this.read(
+        () =>
+          this.db
+            .prepare(
+              'SELECT id, person_id, embedding FROM face WHERE model_id = ? AND id > ? ORDER BY id LIMIT ?',
+            )
+            .all(model.id, after, batch) as { id: number; person_id: number; embedding: Buffer }[],
+      );
+      for (const row of rows) {
+        after = row.id;
+        yield { faceId: row.id, personId: row.person_id, vector: decodeVector(row.embedding, model.dims) };
+      }
+      if (rows.length < batch) return;
+    }
+  }
+
+  async search(query: Embedding, k: number, options?: SearchOptions): Promise<SearchHit[]> {
+    const q = checkEmbedding(query, 'query');
+    checkK(k);
+    const maxDistance = checkMaxDistance(options?.maxDistance);
+    return this.read(() => {
+      const model = this.findModel(q);
+      if (model && model.dims !== q.vector.length) throw dimsMismatch(model, q.vector.length, 'query.vector');
+      if (model) this.index.sync(model.id, model.dims);
+      const size = model ? (this.index.describe(model.id)?.size ?? 0) : 0;
+      if (size === 0) {
+        const others = this.db
+          .prepare(
+            `SELECT m.model, m.template, m.normalized FROM embedding_model m
+             WHERE EXISTS (SELECT 1 FROM face f WHERE f.model_id = m.id) LIMIT 3`,
+          )
+          .all() as ModelRow[];
+        if (others.length > 0) throw provenanceRefused(q, others);
+        return [];
+      }
+      const nn = this.index.search(model!.id, q.vector, k, maxDistance * maxDistance);
+      if (nn.ids.length === 0) return [];
+      const rows = this.db
+        .prepare(
+          `SELECT f.id, f.person_id, p.name FROM face f JOIN person p ON p.id = f.person_id
+           WHERE f.id IN (SELECT value FROM json_each(?))`,
+        )
+        .all(JSON.stringify(nn.ids)) as { id: number; person_id: number; name: string }[];
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const hits: SearchHit[] = [];
+      nn.ids.forEach((id, i) => {
+        const r = byId.get(id);
+        if (r)
+          hits.push({
+            faceId: id,
+            personId: r.person_id,
+            name: r.name,
+            distance: Math.sqrt(nn.distancesSq[i]!),
+          });
+      });
+      return hits;
+    });
+  }
+
+  async verify(): Promise<StoreCheck> {
+    return this.read(() => {
+      const problems: string[] = [];
+      const integrity = this.db.pragma('integrity_check') as { integrity_check: string }[];
+      for (const r of integrity)
+        if (r.integrity_check !== 'ok') problems.push(`integrity_check: ${r.integrity_check}`);
+      const fk = this.db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+      for (const r of fk)
+        problems.push(`foreign_key_check: ${r.table} row ${r.rowid} refers to a missing ${r.parent}`);
+      let faces = 0;
+      let indexed = 0;
+      const models = this.db
+        .prepare('SELECT id, model, template, normalized, dims FROM embedding_model')
+        .all() as ModelRow[];
+      for (const m of models) {
+        const rows = (
+          this.db.prepare('SELECT count(*) AS n FROM face WHERE model_id = ?').get(m.id) as { n: number }
+        ).n;
+        const st = this.db.prepare('SELECT count FROM vector_state WHERE model_id = ?').get(m.id) as
+          | { count: number }
+          | undefined;
+        this.index.sync(m.id, m.dims);
+        const size = this.index.describe(m.id)?.size ?? 0;
+        faces += rows;
+        indexed += size;
+        if ((st?.count ?? 0) !== rows)
+          problems.push(`model ${m.id}: state records ${st?.count ?? 0} faces, table has ${rows}`);
+        if (size !== rows)
+          problems.push(`model ${m.id}: index holds ${size} vectors, table has ${rows} faces`);
+      }
+      const orphans = (
+        this.db
+          .prepare('SELECT count(*) AS n FROM face WHERE model_id NOT IN (SELECT id FROM embedding_model)')
+          .get() as { n: number }
+      ).n;
+      faces += orphans;
+      return { ok: problems.length === 0, problems, faces, indexed };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.index.close();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  /** Run a read; map errors. */
+  private read<T>(fn: () => T): T {
+    this.live();
+    return this.guard(fn);
+  }
+
+  /** Run `fn` in a `BEGIN IMMEDIATE` transaction; map errors. */
+  private write<T>(fn: () => T): T {
+    this.live();
+    return this.guard(() => this.db.transaction(fn).immediate());
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw mapError(err, 'gallery database error');
+    }
+  }
+
+  private live(): void {
+    if (this.closed) throw new StoreError('The gallery store is closed');
+  }
+
+  private findPersonRow(r: ResolvedRef): Person | null {
+    const row = (
+      'id' in r
+        ? this.db.prepare(`${PERSON_SELECT} WHERE p.id = ?`).get(r.id)
+        : this.db.prepare(`${PERSON_SELECT} WHERE p.name = ?`).get(r.name)
+    ) as PersonRow | undefined;
+    return row ? toPerson(row) : null;
+  }
+
+  private mustFindPerson(r: ResolvedRef): Person {
+    const p = this.findPersonRow(r);
+    if (!p) throw notFoundPerson(r);
+    return p;
+  }
+
+  private findModel(p: EmbeddingProvenance): ModelRow | undefined {
+    return this.db
+      .prepare(
+        'SELECT id, model, template, normalized, dims FROM embedding_model WHERE model = ? AND template = ? AND normalized = ?',
+      )
+      .get(p.model, p.template, p.normalized ? 1 : 0) as ModelRow | undefined;
+  }
+
+  /** The model row of a provenance, registered (with its state row) when new. Inside a write transaction. */
+  private ensureModel(p: EmbeddingProvenance, dims: number, i: number): ModelRow {
+    const found = this.findModel(p);
+    if (found) {
+      if (found.dims !== dims) throw dimsMismatch(found, dims, `faces[${i}].embedding.vector`);
+      return found;
+    }
+    const info = this.db
+      .prepare(
+        'INSERT INTO embedding_model (model, template, normalized, dims, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(p.model, p.template, p.normalized ? 1 : 0, dims, this.now());
+    const id = Number(info.lastInsertRowid);
+    this.db
+      .prepare(
+        'INSERT INTO vector_state (model_id, count, checksum, max_face_id, last_tombstone) VALUES (?, 0, 0, 0, 0)',
+      )
+      .run(id);
+    return { id, model: p.model, template: p.template, normalized: p.normalized ? 1 : 0, dims };
+  }
+
+  /** Write tombstones and update the state rows for faces about to be deleted (inside the transaction). */
+  private recordRemovals(rows: readonly RemovedFaceRow[]): void {
+    const byModel = new Map<number, RemovedFaceRow[]>();
+    for (const r of rows) byModel.set(r.model_id, [...(byModel.get(r.model_id) ?? []), r]);
+    const tomb = this.db.prepare('INSERT INTO face_tombstone (face_id, model_id, hash) VALUES (?, ?, ?)');
+    for (const [modelId, list] of byModel) {
+      let sum = 0;
+      let seq = 0;
+      for (const r of list) {
+        const h = faceHash(r.id, r.embedding);
+        sum = checksumAdd(sum, h);
+        seq = Number(tomb.run(r.id, modelId, h).lastInsertRowid);
+      }
+      const st = this.db
+        .prepare('SELECT count, checksum, max_face_id, last_tombstone FROM vector_state WHERE model_id = ?')
+        .get(modelId) as StateRow | undefined;
+      if (st) {
+        this.db
+          .prepare('UPDATE vector_state SET count = ?, checksum = ?, last_tombstone = ? WHERE model_id = ?')
+          .run(st.count - list.length, checksumSub(st.checksum, sum), seq, modelId);
+      }
+    }
+  }
+
+  /** After a committed deletion: update the indexes (no removed bytes in their files), truncate the WAL, zero the copies. */
+  private afterRemoval(rows: readonly RemovedFaceRow[]): void {
+    try {
+      const byModel = new Map<number, Uint8Array[]>();
+      for (const r of rows) byModel.set(r.model_id, [...(byModel.get(r.model_id) ?? []), r.embedding]);
+      for (const [modelId, removed] of byModel) {
+        const m = this.db.prepare('SELECT dims FROM embedding_model WHERE id = ?').get(modelId) as {
+          dims: number;
+        };
+        this.guard(() => this.index.sync(modelId, m.dims, removed));
+      }
+      this.guard(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
+    } finally {
+      for (const r of rows) r.embedding.fill(0);
+    }
+  }
+
+  private vectorSource(): VectorSource {
+    return {
+      snapshot: <T>(fn: () => T): T => this.db.transaction(fn).deferred(),
+      state: (modelId) => {
+        const r = this.db
+          .prepare('SELECT count, checksum, max_face_id, last_tombstone FROM vector_state WHERE model_id = ?')
+          .get(modelId) as StateRow | undefined;
+        return r
+          ? {
+              count: r.count,
+              checksum: r.checksum,
+              maxFaceId: r.max_face_id,
+              lastTombstone: r.last_tombstone,
+            }
+          : null;
+      },
+      tombstonesAfter: (modelId, afterSeq) =>
+        (
+          this.db
+            .prepare(
+              'SELECT seq, face_id, hash FROM face_tombstone WHERE model_id = ? AND seq > ? ORDER BY seq',
+            )
+            .all(modelId, afterSeq) as { seq: number; face_id: number; hash: number }[]
+        ).map((t) => ({ seq: t.seq, faceId: t.face_id, hash: t.hash })),
+      facesAfter: (modelId, afterId, limit) =>
+        this.db
+          .prepare('SELECT id, embedding FROM face WHERE model_id = ? AND id > ? ORDER BY id LIMIT ?')
+          .all(modelId, afterId, limit) as VectorRow[],
+      readAll: (modelId, onRow) =>
+        this.db
+          .transaction((): VectorState => {
+            let count = 0;
+            let checksum = 0;
+            let maxFaceId = 0;
+            const rows = this.db
+              .prepare('SELECT id, embedding FROM face WHERE model_id = ? ORDER BY id')
+              .iterate(modelId) as IterableIterator<VectorRow>;
+            for (const row of rows) {
+              maxFaceId = row.id;
+              if (!onRow(row)) continue;
+              count++;
+              checksum = checksumAdd(checksum, faceHash(row.id, row.embedding));
+            }
+            const st = this.db
+              .prepare(
+                'SELECT count, checksum, max_face_id, last_tombstone FROM vector_state WHERE model_id = ?',
+              )
+              .get(modelId) as StateRow | undefined;
+            const lastTomb = this.db
+              .prepare('SELECT coalesce(max(seq), 0) AS s FROM face_tombstone WHERE model_id = ?')
+              .get(modelId) as { s: number };
+            const state: VectorState = {
+              count,
+              checksum,
+              maxFaceId: Math.max(maxFaceId, st?.max_face_id ?? 0),
+              lastTombstone: Math.max(lastTomb.s, st?.last_tombstone ?? 0),
+            };
+            if (
+              !st ||
+              st.count !== state.count ||
+              st.checksum !== state.checksum ||
+              st.max_face_id !== state.maxFaceId ||
+              st.last_tombstone !== state.lastTombstone
+            ) {
+              try {
+                this.db
+                  .prepare(
+                    `INSERT INTO vector_state (model_id, count, checksum, max_face_id, last_tombstone) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (model_id) DO UPDATE SET count = excluded.count, checksum = excluded.checksum,
+                     max_face_id = excluded.max_face_id, last_tombstone = excluded.last_tombstone`,
+                  )
+                  .run(modelId, state.count, state.checksum, state.maxFaceId, state.lastTombstone);
+              } catch {
+                // Another process wrote since this snapshot, or the file is read-only: the index
+                // still matches the rows read; the next sync compares again.
+              }
+            }
+            return state;
+          })
+          .deferred(),
+    };
+  }
+}
+
+/** Apply the missing migrations in one immediate transaction. */
+function migrate(db: Database.Database, now: () => number): void {
+  db.transaction(() => {
+    db.exec(SCHEMA_VERSION_TABLE.sqlite);
+    const row = db.prepare('SELECT coalesce(max(version), 0) AS v FROM schema_version').get() as {
+      v: number;
+    };
+    if (row.v > LATEST_VERSION) {
+      throw new StoreError(
+        `The gallery database has schema version ${row.v}; this facerec knows up to ${LATEST_VERSION}. Use a newer facerec.`,
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= row.v) continue;
+      for (const sql of m.sqlite) db.exec(sql);
+      db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        now(),
+      );
+    }
+  }).immediate();
+}
+
+function toPerson(r: PersonRow): Person {
+  return {
+    id: r.id,
+    name: r.name,
+    note: r.note,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    faceCount: r.face_count,
+  };
+}
+
+function toFaceRecord(r: FaceRow): FaceRecord {
+  return {
+    id: r.id,
+    personId: r.person_id,
+    provenance: { model: r.model, template: r.template, normalized: r.normalized === 1, dims: r.dims },
+    sourceName: r.source_name,
+    sourceSha256: r.source_sha256,
+    box: [r.box_x1, r.box_y1, r.box_x2, r.box_y2],
+    score: r.score,
+    createdAt: r.created_at,
+    hasThumbnail: r.has_thumbnail === 1,
+  };
+}
+
+function faceRecord(id: number, personId: number, model: ModelRow, f: ValidFace, now: number): FaceRecord {
+  return {
+    id,
+    personId,
+    provenance: { ...f.provenance, dims: model.dims },
+    sourceName: f.sourceName,
+    sourceSha256: f.sourceSha256,
+    box: f.box,
+    score: f.score,
+    createdAt: now,
+    hasThumbnail: f.thumbnail !== null,
+  };
+}
+
+/** Map anything thrown to a FaceError (FaceErrors pass through). */
+function mapError(err: unknown, context: string): FaceError {
+  if (err instanceof FaceError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE') return new ConflictError(`${context}: ${message}`, { cause: err });
+  return new StoreError(`${context}: ${message}${code ? ` (${code})` : ''}`, { cause: err });
+}
