@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerCrop } from './commands/crop.js';
 import { register as registerDetect } from './commands/detect.js';
+import { register as registerEmbed } from './commands/embed.js';
+import { register as registerEval } from './commands/eval.js';
 import { register as registerModels } from './commands/models.js';
+import { register as registerVerify } from './commands/verify.js';
 import { exitCodeFor, printError } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -24,6 +27,9 @@ export function buildProgram(): Command {
   registerModels(program);
   registerDetect(program);
   registerCrop(program);
+  registerEmbed(program);
+  registerVerify(program);
+  registerEval(program);
   return program;
 }
 

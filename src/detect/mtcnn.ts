@@ -35,7 +35,17 @@ import {
   type RuntimeOptions,
 } from '../core/index.js';
 import { AreaResampler, type PlanarTarget, planResizeArea, type ResizePlan } from '../image/resample.js';
-import { bbreg, clipBox, cropWindow, fixBox, type MutableBox, nms, regressPNet, rerec } from './boxes.js';
+import {
+  bbreg,
+  clipBox,
+  cropWindow,
+  fixBox,
+  type MutableBox,
+  nms,
+  overlap,
+  regressPNet,
+  rerec,
+} from './boxes.js';
 import { ONet, PNet, RNet } from './nets.js';
 import { type DetectParams, resolveDetectParams } from './params.js';
 import { type PNetCandidate, pnetCandidates, pyramid } from './pyramid.js';
@@ -255,7 +265,8 @@ export class MtcnnDetector {
     const faces: DetectedFace[] = keep.map((i) => {
       const f = found[i]!;
       const box: Box = p.rawBoxes ? f.box : clipBox(f.box, W, H);
-      return { box, score: f.score, landmarks: f.landmarks };
+      const landmarks = p.landmarkVoting ? voteLandmarks(f.box, found) : f.landmarks;
+      return { box, score: f.score, landmarks };
     });
     const totalMs = performance.now() - start;
     return {
@@ -372,6 +383,28 @@ function checkImage(img: RawImage): void {
       img.data?.length,
     );
   }
+}
+
+/**
+ * The mean landmarks of every candidate whose box overlaps `box` by more than 0.7 ("Min", the
+ * final NMS's criterion: the candidates that NMS merges into the kept one, itself included).
+ */
+export function voteLandmarks(
+  box: Box,
+  candidates: readonly { readonly box: Box; readonly landmarks: Landmarks5 }[],
+): Landmarks5 {
+  const sum = new Float64Array(10);
+  let n = 0;
+  for (const c of candidates) {
+    if (overlap(box, c.box, 'min') <= 0.7) continue;
+    n++;
+    for (let k = 0; k < 5; k++) {
+      sum[2 * k]! += c.landmarks[k]![0];
+      sum[2 * k + 1]! += c.landmarks[k]![1];
+    }
+  }
+  const pt = (k: number): Point => [sum[2 * k]! / n, sum[2 * k + 1]! / n];
+  return [pt(0), pt(1), pt(2), pt(3), pt(4)];
 }
 
 /** Clip a face's box to the image (landmarks unchanged): the seed's raw boxes may leave it. */

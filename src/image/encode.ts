@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import sharp from 'sharp';
 import { InvalidInputError, invalidParameter, type RawImage } from '../core/index.js';
 import { ALPHA_BACKGROUND } from './decode.js';
 import { checkRawImage, sharpFromRaw } from './raw.js';
@@ -86,4 +87,17 @@ function checkQuality(quality: number): void {
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw invalidParameter('quality', 'an integer from 1 to 100', quality);
   }
+}
+
+/**
+ * Render an SVG document that facerec itself generated (a chart, say) to PNG. Never call this
+ * with user input: uploaded SVG is rejected by {@link decodeImage}, because rendering it could
+ * follow external references.
+ *
+ * @param svg - the SVG document text.
+ * @param density - rendering density in DPI (default 144: twice the nominal size).
+ * @returns the PNG file bytes.
+ */
+export async function renderTrustedSvgToPng(svg: string, density = 144): Promise<Buffer> {
+  return sharp(Buffer.from(svg, 'utf8'), { density }).png({ compressionLevel: 6 }).toBuffer();
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Box } from '../../src/core/index.js';
+import type { Box, Landmarks5 } from '../../src/core/index.js';
 import {
   bbreg,
   clipBox,
@@ -13,6 +13,7 @@ import {
   regressPNet,
   rerec,
 } from '../../src/detect/boxes.js';
+import { voteLandmarks } from '../../src/detect/mtcnn.js';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} ≠ ${b}`);
 
@@ -259,4 +260,48 @@ describe('detect/boxes: clipBox', () => {
     { box: [-20, -20, -10, -10], want: [0, 0, 0, 0] },
   ];
   for (const c of cases) it(`${c.box}`, () => assert.deepEqual(clipBox(c.box, 100, 80), c.want));
+});
+
+describe('detect/mtcnn: voteLandmarks', () => {
+  const lm = (x: number, y: number): Landmarks5 => [
+    [x, y],
+    [x + 10, y],
+    [x + 5, y + 5],
+    [x + 1, y + 10],
+    [x + 9, y + 10],
+  ];
+  const cases: { name: string; cands: { box: Box; landmarks: Landmarks5 }[]; want: Landmarks5 }[] = [
+    {
+      name: 'one candidate: its own landmarks',
+      cands: [{ box: [0, 0, 20, 20], landmarks: lm(2, 3) }],
+      want: lm(2, 3),
+    },
+    {
+      name: 'two merged candidates: the mean',
+      cands: [
+        { box: [0, 0, 20, 20], landmarks: lm(2, 3) },
+        { box: [1, 1, 21, 21], landmarks: lm(4, 5) },
+      ],
+      want: lm(3, 4),
+    },
+    {
+      name: 'a distant candidate is ignored',
+      cands: [
+        { box: [0, 0, 20, 20], landmarks: lm(2, 3) },
+        { box: [100, 100, 120, 120], landmarks: lm(104, 105) },
+      ],
+      want: lm(2, 3),
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = voteLandmarks(c.cands[0]!.box, c.cands);
+      got.forEach((p, k) => {
+        assert.ok(
+          Math.abs(p[0] - c.want[k]![0]) < 1e-9 && Math.abs(p[1] - c.want[k]![1]) < 1e-9,
+          `point ${k}`,
+        );
+      });
+    });
+  }
 });

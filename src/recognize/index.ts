@@ -1,0 +1,11 @@
+/**
+ * Recognition: the façade over detect → align → embed, thresholds, calibration and evaluation.
+ */
+export * from './calibrate.js';
+export * from './embedder.js';
+export * from './eval-lfw.js';
+export * from './lfw.js';
+export * from './metrics.js';
+export * from './recognizer.js';
+export * from './roc-plot.js';
+export * from './thresholds.js';

@@ -1,0 +1,31 @@
+/**
+ * Runs the built CLI (`dist/src/cli/main.js`) as a child process.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers.js';
+
+/** The compiled CLI entry point. */
+export const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+/** What a CLI run printed and its exit code. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run `facerec <args>` with the test environment (FACEREC_MODELS etc.) plus `env`. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
