@@ -38,6 +38,7 @@ export function register(program: Command): void {
         const recognizer = await loadRecognizer(program);
         const bar = progress(pairs.images.length, 'embedding');
         let report: LfwReport;
+        const shipped = recognizer.threshold;
         try {
           report = await evaluateLfw(recognizer, pairs, {
             root: opts.root,
@@ -48,7 +49,7 @@ export function register(program: Command): void {
           bar.stop();
           await recognizer.dispose();
         }
-        if (opts.roc !== undefined) await writeRoc(opts.roc, report);
+        if (opts.roc !== undefined) await writeRoc(opts.roc, report, shipped);
         printResult(opts.json === true, lfwJson(report), () => formatLfw(report, opts.roc));
       },
     );
@@ -91,9 +92,14 @@ export function lfwJson(r: LfwReport): Record<string, unknown> {
   };
 }
 
-async function writeRoc(file: string, r: LfwReport): Promise<void> {
+/**
+ * Write the ROC curve; the operating point marked is the threshold facerec decides with (the
+ * calibrated default or --threshold), else the best-accuracy threshold of this run.
+ */
+async function writeRoc(file: string, r: LfwReport, operating: number | undefined): Promise<void> {
+  const threshold = operating ?? r.threshold;
   const op = r.roc.points.reduce((best, p) =>
-    p.threshold <= r.threshold && p.threshold >= best.threshold ? p : best,
+    p.threshold <= threshold && p.threshold >= best.threshold ? p : best,
   );
   const svg = rocSvg(
     { label: `${r.provenance.template}${r.provenance.normalized ? ' (L2)' : ''}`, points: r.roc.points },
@@ -102,7 +108,7 @@ async function writeRoc(file: string, r: LfwReport): Promise<void> {
       accuracy: r.accuracy,
       auc: r.auc,
       eer: r.eer,
-      operatingPoint: { threshold: r.threshold, far: op.far, tar: op.tar },
+      operatingPoint: { threshold, far: op.far, tar: op.tar },
     },
   );
   await writeFile(file, extname(file).toLowerCase() === '.png' ? await renderTrustedSvgToPng(svg) : svg);
