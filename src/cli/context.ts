@@ -9,6 +9,7 @@ import {
   resolvePaths,
   resolveRuntimeOptions,
 } from '../core/index.js';
+import { type GalleryStore, openStore } from '../gallery/index.js';
 import { FaceRecognizer, type RecognizerOptions } from '../recognize/index.js';
 
 /** The global options of `facerec` (see main.ts). */
@@ -16,6 +17,7 @@ export interface GlobalOptions {
   readonly data?: string;
   readonly models?: string;
   readonly threads?: string;
+  readonly db?: string;
 }
 
 /** The resolved folders and runtime options of a command. */
@@ -48,4 +50,22 @@ export function parseNumber(
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw invalidParameter(flag, what, value);
   return n;
+}
+
+/**
+ * The gallery URL a command uses: `--db`, else `FACEREC_DB`, else undefined (the SQLite file in
+ * the data directory).
+ */
+export function galleryUrl(program: Command, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const flag = program.opts<GlobalOptions>().db;
+  const url = flag !== undefined && flag.trim() !== '' ? flag : env.FACEREC_DB;
+  return url !== undefined && url.trim() !== '' ? url.trim() : undefined;
+}
+
+/**
+ * Open the gallery the global options select: PostgreSQL for `--db postgres://…` (or
+ * `FACEREC_DB`), else `<data>/gallery.sqlite`. The caller closes it.
+ */
+export function openGallery(program: Command): Promise<GalleryStore> {
+  return openStore({ dataDir: cliContext(program).paths.dataDir, db: galleryUrl(program) });
 }

@@ -4,8 +4,11 @@ import { Command } from 'commander';
 import { register as registerCrop } from './commands/crop.js';
 import { register as registerDetect } from './commands/detect.js';
 import { register as registerEmbed } from './commands/embed.js';
+import { register as registerEnroll } from './commands/enroll.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerIdentify } from './commands/identify.js';
 import { register as registerModels } from './commands/models.js';
+import { register as registerPeople } from './commands/people.js';
 import { register as registerVerify } from './commands/verify.js';
 import { exitCodeFor, printError } from './io.js';
 
@@ -23,6 +26,10 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data directory (default ./facerec-data, env FACEREC_DATA)')
     .option('--models <dir>', 'model cache (default <data>/models, env FACEREC_MODELS)')
     .option('--threads <n>', 'inference threads (default: number of cores, env FACEREC_THREADS)')
+    .option(
+      '--db <url>',
+      'gallery in PostgreSQL: postgres://user:pass@host/db (env FACEREC_DB; default SQLite in <data>)',
+    )
     .showHelpAfterError();
   registerModels(program);
   registerDetect(program);
@@ -30,6 +37,9 @@ export function buildProgram(): Command {
   registerEmbed(program);
   registerVerify(program);
   registerEval(program);
+  registerEnroll(program);
+  registerIdentify(program);
+  registerPeople(program);
   return program;
 }
 

@@ -3,7 +3,10 @@
  */
 export * from './calibrate.js';
 export * from './embedder.js';
+export * from './enroll.js';
 export * from './eval-lfw.js';
+export * from './gallery-eval.js';
+export * from './identify.js';
 export * from './lfw.js';
 export * from './metrics.js';
 export * from './recognizer.js';
