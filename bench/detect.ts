@@ -9,12 +9,17 @@
  *
  * Targets (issue 7): MTCNN at min 20 ≥ 10× faster than SSD; at min 40 ≥ 2× faster than Tiny 416;
  * JavaScript < 30% of the MTCNN frame time.
+ *
+ * For each MTCNN job it also reports the work of each network (multiply-accumulates of the
+ * networks as published, without the zero channels our graphs pad them with) and the throughput
+ * achieved (GFLOP/s = 2 · MAC / time), to compare with the machine's MatMul throughput in the
+ * `runtime` suite.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type RawImage, resolvePaths, resolveRuntimeOptions } from '../src/core/index.js';
-import { type DetectStats, MtcnnDetector } from '../src/detect/index.js';
+import { type DetectStats, MtcnnDetector, pyramid } from '../src/detect/index.js';
 import { decodeImage } from '../src/image/decode.js';
 import { demoPhoto, sharedDir } from '../test/helpers.js';
 import { median, round, type Suite } from './harness.js';
@@ -94,6 +99,26 @@ interface StageTotals {
   rnet: number;
   onet: number;
   js: number;
+  /** Multiply-accumulates of each net, summed over frames. */
+  pnetMacs: number;
+  rnetMacs: number;
+  onetMacs: number;
+  frames: number;
+}
+
+/** MACs of R-Net on one 24×24 crop: conv1 22²·27·28, conv2 9²·252·48, conv3 3²·192·64, fc. */
+const RNET_MACS = 22 * 22 * 27 * 28 + 9 * 9 * 252 * 48 + 3 * 3 * 192 * 64 + 576 * 128 + 128 * 6;
+/** MACs of O-Net on one 48×48 crop: conv1 46²·27·32, conv2 21²·288·64, conv3 8²·576·64, conv4, fc. */
+const ONET_MACS =
+  46 * 46 * 27 * 32 + 21 * 21 * 288 * 64 + 8 * 8 * 576 * 64 + 3 * 3 * 256 * 128 + 1152 * 256 + 256 * 16;
+
+/** MACs of P-Net on one `w × h` level: conv1 3×3×3→10, pool 2, conv2 3×3×10→16, conv3 3×3×16→32, heads 1×1×32→6. */
+function pnetMacs(w: number, h: number): number {
+  const pooled = (n: number) => Math.ceil((n - 2) / 2);
+  const [pw, ph] = [pooled(w), pooled(h)];
+  return (
+    (w - 2) * (h - 2) * 27 * 10 + (pw - 2) * (ph - 2) * 90 * 16 + (pw - 4) * (ph - 4) * (144 * 32 + 32 * 6)
+  );
 }
 
 function shares(t: StageTotals): Record<string, number> {
@@ -105,12 +130,32 @@ function shares(t: StageTotals): Record<string, number> {
   };
 }
 
-function add(t: StageTotals, s: DetectStats): void {
+/** Per frame: each net's ms, GFLOP (2 · MAC) and achieved GFLOP/s; JavaScript ms. */
+function work(t: StageTotals): Record<string, unknown> {
+  const net = (ms: number, macs: number) => ({
+    msPerFrame: round(ms / t.frames, 2),
+    gflopPerFrame: round((2 * macs) / t.frames / 1e9, 3),
+    gflops: round((2 * macs) / (ms * 1e6), 1),
+  });
+  return {
+    pnet: net(t.pnet, t.pnetMacs),
+    rnet: net(t.rnet, t.rnetMacs),
+    onet: net(t.onet, t.onetMacs),
+    jsMsPerFrame: round(t.js / t.frames, 2),
+  };
+}
+
+function add(t: StageTotals, s: DetectStats, frame: RawImage, minSize: number): void {
   t.total += s.totalMs;
   t.pnet += s.pnetMs;
   t.rnet += s.rnetMs;
   t.onet += s.onetMs;
   t.js += s.jsMs;
+  for (const l of pyramid(frame.width, frame.height, minSize, 0.709))
+    t.pnetMacs += pnetMacs(l.width, l.height);
+  t.rnetMacs += s.candidates.rnet * RNET_MACS;
+  t.onetMacs += s.candidates.onet * ONET_MACS;
+  t.frames++;
 }
 
 /** Face counts on the scenes photos: detections, and detections bounded by the known counts. */
@@ -163,12 +208,12 @@ export const suite: Suite = {
       `face-api backend: ${faceapi.backend}; ${frames.length} frames of ${WIDTH}×${HEIGHT}; onnxruntime threads ${threads}`,
     );
 
-    type Result = { faces: number; stats?: DetectStats };
+    type Result = { faces: number; stats?: DetectStats; minSize?: number };
     const mtcnn =
       (d: MtcnnDetector, minSize: number) =>
       async (f: RawImage): Promise<Result> => {
         const r = await d.detectWithStats(f, { minSize });
-        return { faces: r.faces.length, stats: r.stats };
+        return { faces: r.faces.length, stats: r.stats, minSize };
       };
     const peer =
       (d: Detector) =>
@@ -196,9 +241,14 @@ export const suite: Suite = {
           const t0 = performance.now();
           const res = await j.run(f);
           times.get(j.name)!.push(performance.now() - t0);
-          if (res.stats) {
-            if (!totals.has(j.name)) totals.set(j.name, { total: 0, pnet: 0, rnet: 0, onet: 0, js: 0 });
-            add(totals.get(j.name)!, res.stats);
+          if (res.stats && res.minSize !== undefined) {
+            if (!totals.has(j.name)) {
+              totals.set(j.name, {
+                ...{ total: 0, pnet: 0, rnet: 0, onet: 0, js: 0 },
+                ...{ pnetMacs: 0, rnetMacs: 0, onetMacs: 0, frames: 0 },
+              });
+            }
+            add(totals.get(j.name)!, res.stats, f, res.minSize);
           }
           if (r === 0) faces.set(j.name, (faces.get(j.name) ?? 0) + res.faces);
         }
@@ -225,8 +275,10 @@ export const suite: Suite = {
       tiny416OverBestMtcnn40: round(med('tiny416') / best('mtcnn40'), 2),
     };
     const shareOf = Object.fromEntries([...totals].map(([n, t]) => [n, shares(t)]));
+    const workOf = Object.fromEntries([...totals].map(([n, t]) => [n, work(t)]));
     log(`ratios: ${JSON.stringify(ratios)}`);
     log(`shares: ${JSON.stringify(shareOf)}`);
+    log(`work per frame: ${JSON.stringify(workOf)}`);
     const js20 = shareOf.mtcnn20?.js ?? 1;
     const js40 = shareOf.mtcnn40?.js ?? 1;
     const report: Record<string, unknown> = {
@@ -238,6 +290,7 @@ export const suite: Suite = {
       resamplingInWasm: detector.accelerated,
       perFrame,
       shares: shareOf,
+      work: workOf,
       ratios,
       targets: {
         ssd10x: ratios.ssdOverMtcnn20 >= 10,

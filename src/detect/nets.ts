@@ -53,9 +53,10 @@ export class PNet {
   /**
    * Run on `n` images of `h`×`w` pixels (`input`: n×3×h×w, h and w ≥ 12).
    *
-   * @returns `prob` n×2×outH×outW (channel 1 = face probability), `reg` n×4×outH×outW (box
-   *   offsets), with `outH = ceil((h − 2) / 2) − 4` and likewise `outW`; each output cell covers
-   *   a 12×12 window at stride 2.
+   * @returns `logits` n×2×outH×outW (channel 0 = not a face, 1 = face; the face probability is
+   *   their softmax, see `faceProbability`), `reg` n×4×outH×outW (box offsets), with
+   *   `outH = ceil((h − 2) / 2) − 4` and likewise `outW`; each output cell covers a 12×12 window
+   *   at stride 2.
    * @throws InvalidInputError for a bad `n`, `h`, `w` or input length; InferenceError when the
    *   run fails.
    */
@@ -64,7 +65,7 @@ export class PNet {
     n: number,
     h: number,
     w: number,
-  ): Promise<{ prob: Float32Array; reg: Float32Array; outH: number; outW: number }> {
+  ): Promise<{ logits: Float32Array; reg: Float32Array; outH: number; outW: number }> {
     for (const [name, v] of [
       ['h', h],
       ['w', w],
@@ -74,15 +75,15 @@ export class PNet {
     checkBatch(input, n, 3 * h * w, `3×${h}×${w}`);
     if (n === 0) {
       return {
-        prob: new Float32Array(0),
+        logits: new Float32Array(0),
         reg: new Float32Array(0),
         outH: pnetOutputSize(h),
         outW: pnetOutputSize(w),
       };
     }
     const out = await this.#session.run({ input: { data: input, dims: [n, 3, h, w] } });
-    const prob = out.prob!;
-    return { prob: prob.data, reg: out.reg!.data, outH: prob.dims[2]!, outW: prob.dims[3]! };
+    const logits = out.logits!;
+    return { logits: logits.data, reg: out.reg!.data, outH: logits.dims[2]!, outW: logits.dims[3]! };
   }
 
   /** Release the session. */

@@ -53,9 +53,10 @@ export interface PNetCandidate {
  * `x1 = fix((2·col + 1) / scale)`, `y1 = fix((2·row + 1) / scale)`,
  * `x2 = fix((2·col + 12) / scale)`, `y2 = fix((2·row + 12) / scale)`.
  *
- * Maps are in the transposed layout the networks use: `prob` is `2 × cols × rows` (channel 1 =
- * face, element `[k][col][row]`), `reg` is `4 × cols × rows`. Candidates come out in facenet's
- * order (by column, then row).
+ * Maps are in the transposed layout the networks use: `logits` is `2 × cols × rows` (channel 1 =
+ * face, element `[k][col][row]`), `reg` is `4 × cols × rows`. A cell's score is
+ * {@link faceProbability} of its logits. Candidates come out in facenet's order (by column, then
+ * row).
  *
  * `flipQuirk` reproduces a facenet bug: when exactly one cell of a level passes the threshold,
  * facenet flips the regression maps upside down (`np.flipud`) before reading them, so the
@@ -63,7 +64,7 @@ export interface PNetCandidate {
  * turns it on (`seedFlipQuirk`), as the seed's reference outputs require (without it one LFW
  * photo of the reference sample, Chung_Mong-joon_0001, gets a different box).
  *
- * @param prob probability maps, length `2 · cols · rows`.
+ * @param logits logit maps, length `2 · cols · rows`.
  * @param reg regression maps, length `4 · cols · rows`.
  * @param cols map width (columns, along x).
  * @param rows map height (rows, along y).
@@ -71,7 +72,7 @@ export interface PNetCandidate {
  * @param threshold minimum face probability, in [0, 1].
  */
 export function pnetCandidates(
-  prob: ArrayLike<number>,
+  logits: ArrayLike<number>,
   reg: ArrayLike<number>,
   cols: number,
   rows: number,
@@ -82,8 +83,12 @@ export function pnetCandidates(
   const plane = cols * rows;
   const out: PNetCandidate[] = [];
   let last = -1;
+  const cut = logitCut(threshold);
   for (let i = 0; i < plane; i++) {
-    const p = prob[plane + i]!; // channel 1 = face
+    const l0 = logits[i]!;
+    const l1 = logits[plane + i]!;
+    if (l1 - l0 < cut) continue;
+    const p = faceProbability(l0, l1);
     if (p < threshold) continue;
     const col = (i / rows) | 0;
     const row = i - col * rows;
@@ -105,4 +110,35 @@ export function pnetCandidates(
     out[0] = { ...out[0]!, reg: [reg[j]!, reg[plane + j]!, reg[2 * plane + j]!, reg[3 * plane + j]!] };
   }
   return out;
+}
+
+/**
+ * The face probability of a P-Net cell from its two logits (`l0` not a face, `l1` a face), as
+ * facenet's float32 softmax computes it: `exp(l1 − m) / (exp(l0 − m) + exp(l1 − m))` with
+ * `m = max(l0, l1)`, every step rounded to float32. Returns a float32 value in [0, 1].
+ *
+ * Why here and not in the graph: NMS orders candidates by these probabilities, and near 1 they
+ * are a few float32 steps apart, so the rounding decides ties. Computed this way our detections
+ * equal those of the softmax graph on all 597 reference photos; a sigmoid of `l1 − l0` in the
+ * graph (same maths, other rounding) changed one LFW photo's box (Carlos_Paternina_0001, IoU
+ * 0.98 with the reference).
+ *
+ * @example
+ * faceProbability(0, Math.log(3)) // 0.75 (to float32)
+ */
+export function faceProbability(l0: number, l1: number): number {
+  const m = Math.max(l0, l1);
+  const e0 = Math.fround(Math.exp(Math.fround(l0 - m)));
+  const e1 = Math.fround(Math.exp(Math.fround(l1 - m)));
+  return Math.fround(e1 / Math.fround(e0 + e1));
+}
+
+/**
+ * A bound on `l1 − l0` below which {@link faceProbability} is certainly under `threshold`: the
+ * logit of `threshold − 1e-6` (float32 rounding moves the probability by far less than 1e-6), so
+ * that the exponentials run only for cells near or above the threshold.
+ */
+function logitCut(threshold: number): number {
+  const t = threshold - 1e-6;
+  return t > 0 ? Math.log(t / (1 - t)) : Number.NEGATIVE_INFINITY;
 }

@@ -664,7 +664,13 @@ class Body {
 
 const OP = {
   i32Add: 0x6a,
+  i32Mul: 0x6c,
+  i32And: 0x71,
   i32Shl: 0x74,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
+  i32LtS: 0x48,
+  i32GeS: 0x4e,
   i32Load: [0x28, 2, 0],
   f32Load4: [0x2a, 2, 4],
   f32Store: [0x38, 2, 0],
@@ -723,19 +729,23 @@ function loadPixel(b: Body, src: number, rec: number): Body {
  * from 0. `wide` = false: f32x4 per column (8-bit path); true: two f64x2 per column (crops).
  */
 function hpassBody(wide: boolean): { locals: number[]; code: number[] } {
-  const [src, taps, starts, dw, buf, d, k, e, rec, acc, acc2, px] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [src, taps, starts, dw, buf, d, rec, end, acc, acc2, px, a] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const b = new Body();
   b.forRange(d, dw, () => {
+    // rec walks the column's records [starts[d], starts[d + 1]) of 8 bytes each.
     addr(b, starts, d, 2)
-      .tee(rec)
+      .tee(end)
       .op(...OP.i32Load)
-      .set(k);
-    b.get(rec).op(0x28, 2, 4).set(e);
+      .i32(3)
+      .op(OP.i32Shl)
+      .get(taps)
+      .op(OP.i32Add)
+      .set(rec);
+    b.get(end).op(0x28, 2, 4).i32(3).op(OP.i32Shl).get(taps).op(OP.i32Add).set(end);
     b.simd(SIMD.const, ...new Array(16).fill(0)).set(acc);
     if (wide) b.simd(SIMD.const, ...new Array(16).fill(0)).set(acc2);
     b.op(0x02, 0x40, 0x03, 0x40); // block, loop over taps
-    b.get(k).get(e).op(0x4f).op(0x0d, 1);
-    addr(b, taps, k, 3).set(rec);
+    b.get(rec).get(end).op(0x4f).op(0x0d, 1);
     if (!wide) {
       b.get(acc);
       loadPixel(b, src, rec).simd(SIMD.f32x4ConvertI32x4S);
@@ -745,25 +755,22 @@ function hpassBody(wide: boolean): { locals: number[]; code: number[] } {
       b.simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(acc);
     } else {
       loadPixel(b, src, rec).set(px);
-      // (R, G) and (B, ·) as f64x2, times alpha (float32 widened to double), added in order.
-      b.get(acc).get(px).simd(SIMD.f64x2ConvertLowI32x4S);
       b.get(rec)
         .op(...OP.f32Load4)
         .op(OP.f64PromoteF32)
-        .simd(SIMD.f64x2Splat);
-      b.simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(acc);
+        .simd(SIMD.f64x2Splat)
+        .set(a);
+      // (R, G) and (B, ·) as f64x2, times alpha (float32 widened to double), added in order.
+      b.get(acc).get(px).simd(SIMD.f64x2ConvertLowI32x4S);
+      b.get(a).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(acc);
       b.get(acc2)
         .get(px)
         .get(px)
         .simd(SIMD.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
       b.simd(SIMD.f64x2ConvertLowI32x4S);
-      b.get(rec)
-        .op(...OP.f32Load4)
-        .op(OP.f64PromoteF32)
-        .simd(SIMD.f64x2Splat);
-      b.simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(acc2);
+      b.get(a).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(acc2);
     }
-    b.get(k).i32(1).op(OP.i32Add).set(k);
+    b.get(rec).i32(8).op(OP.i32Add).set(rec);
     b.op(0x0c, 0, 0x0b, 0x0b);
     addr(b, buf, d, wide ? 5 : 4)
       .get(acc)
@@ -773,7 +780,93 @@ function hpassBody(wide: boolean): { locals: number[]; code: number[] } {
         .get(acc2)
         .simd(SIMD.store, ...mem(4, 16));
   });
-  return { locals: [4, I32, wide ? 3 : 1, V128], code: b.code };
+  return { locals: [3, I32, wide ? 4 : 1, V128], code: b.code };
+}
+
+/**
+ * `hpass2(src, src2, taps, starts, dw, buf, buf2)`: {@link hpassBody} on two source rows at once
+ * (the same taps: each record and weight is read once; two independent sums per column).
+ */
+function hpass2Body(wide: boolean): { locals: number[]; code: number[] } {
+  const [src, src2, taps, starts, dw, buf, buf2] = [0, 1, 2, 3, 4, 5, 6];
+  const [d, rec, end, si] = [7, 8, 9, 10];
+  const [acc, acc2, accB, acc2B, px, a] = [11, 12, 13, 14, 15, 16];
+  const b = new Body();
+  const pixel = (row: number) =>
+    b
+      .get(row)
+      .get(si)
+      .op(OP.i32Add)
+      .simd(SIMD.load32Zero, ...mem(0))
+      .simd(SIMD.i16x8ExtendLowU8)
+      .simd(SIMD.i32x4ExtendLowU16);
+  const zero = new Array(16).fill(0);
+  b.forRange(d, dw, () => {
+    addr(b, starts, d, 2)
+      .tee(end)
+      .op(...OP.i32Load)
+      .i32(3)
+      .op(OP.i32Shl)
+      .get(taps)
+      .op(OP.i32Add)
+      .set(rec);
+    b.get(end).op(0x28, 2, 4).i32(3).op(OP.i32Shl).get(taps).op(OP.i32Add).set(end);
+    for (const v of wide ? [acc, acc2, accB, acc2B] : [acc, accB]) b.simd(SIMD.const, ...zero).set(v);
+    b.op(0x02, 0x40, 0x03, 0x40); // block, loop over taps
+    b.get(rec).get(end).op(0x4f).op(0x0d, 1);
+    b.get(rec)
+      .op(...OP.i32Load)
+      .set(si);
+    if (!wide) {
+      b.get(rec)
+        .op(...OP.f32Load4)
+        .simd(SIMD.f32x4Splat)
+        .set(a);
+      for (const [row, v] of [
+        [src, acc],
+        [src2, accB],
+      ] as const) {
+        b.get(v);
+        pixel(row).simd(SIMD.f32x4ConvertI32x4S);
+        b.get(a).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(v);
+      }
+    } else {
+      b.get(rec)
+        .op(...OP.f32Load4)
+        .op(OP.f64PromoteF32)
+        .simd(SIMD.f64x2Splat)
+        .set(a);
+      for (const [row, lo, hi] of [
+        [src, acc, acc2],
+        [src2, accB, acc2B],
+      ] as const) {
+        pixel(row).set(px);
+        b.get(lo).get(px).simd(SIMD.f64x2ConvertLowI32x4S);
+        b.get(a).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(lo);
+        b.get(hi)
+          .get(px)
+          .get(px)
+          .simd(SIMD.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+        b.simd(SIMD.f64x2ConvertLowI32x4S);
+        b.get(a).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Add).set(hi);
+      }
+    }
+    b.get(rec).i32(8).op(OP.i32Add).set(rec);
+    b.op(0x0c, 0, 0x0b, 0x0b);
+    for (const [out, lo, hi] of [
+      [buf, acc, acc2],
+      [buf2, accB, acc2B],
+    ] as const) {
+      addr(b, out, d, wide ? 5 : 4)
+        .get(lo)
+        .simd(SIMD.store, ...mem(4));
+      if (wide)
+        addr(b, out, d, 5)
+          .get(hi)
+          .simd(SIMD.store, ...mem(4, 16));
+    }
+  });
+  return { locals: [4, I32, 6, V128], code: b.code };
 }
 
 /**
@@ -877,7 +970,113 @@ function flushBody(wide: boolean): { locals: number[]; code: number[] } {
   return { locals: [1, I32, 2, V128], code: b.code };
 }
 
-/** The kernel module's bytes: memory `mem`, functions h32 v32 f32 h64 v64 f64. */
+/**
+ * `r(img, stride, H, top, xoff, taps, starts, dw, ytaps, ycount, buf, buf2, sum, out, rowStep,
+ * xstride, plane, mean, scale)`: one whole separable resize, the loop over the vertical taps that
+ * calls the h, v and f kernels (function indices `base`, `base + 1`, `base + 2`; h receives
+ * `(img + row · stride + xoff, taps, starts, dw, buf)`) and the two-row h (`pair`). Vertical tap j
+ * is the record `{ si: i32, beta: f32, dy: i32, · }` at `ytaps + 16·j`: source row `top + si`
+ * (zero outside `[0, H)`), weight `beta`, destination row `dy`, written at `out + dy·rowStep`.
+ * Each source row is resampled once: `buf` and `buf2` hold the last two, and a row is resampled
+ * together with the next one when that one is inside the image and used.
+ */
+function driverBody(wide: boolean, base: number, pair: number): { locals: number[]; code: number[] } {
+  const [img, stride, H, top, xoff, taps, starts, dw, ytaps, ycount, buf, buf2, sum, out] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+  ];
+  const [rowStep, xstride, plane, mean, scale] = [14, 15, 16, 17, 18];
+  const [j, rec, sy, ra, rb, pa, pb, prev, dy, lastRow, t] = [19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29];
+  const b = new Body();
+  const call = (f: number) => b.op(0x10, ...uleb(f));
+  const flush = () => {
+    b.get(sum).get(dw).get(out).get(prev).get(rowStep).op(OP.i32Mul).op(OP.i32Add);
+    b.get(xstride).get(plane).get(mean).get(scale);
+    call(base + 2);
+  };
+  const beta = () => {
+    b.get(rec).op(...OP.f32Load4);
+    if (wide) b.op(OP.f64PromoteF32);
+  };
+  const rowPtr = (row: () => void) => {
+    b.get(img);
+    row();
+    b.get(stride).op(OP.i32Mul).op(OP.i32Add).get(xoff).op(OP.i32Add);
+  };
+  const swap = (x: number, y: number) => b.get(x).set(t).get(y).set(x).get(t).set(y);
+  // pa holds source row ra, pb row rb (INT_MIN: none).
+  b.i32(-0x80000000).set(ra);
+  b.i32(-0x80000000).set(rb);
+  b.get(buf).set(pa);
+  b.get(buf2).set(pb);
+  b.get(ytaps).op(0x28, 2, 8).set(prev);
+  b.get(top)
+    .get(ytaps)
+    .get(ycount)
+    .i32(1)
+    .op(0x6b) // i32.sub
+    .i32(4)
+    .op(OP.i32Shl)
+    .op(OP.i32Add)
+    .op(...OP.i32Load)
+    .op(OP.i32Add)
+    .set(lastRow);
+  b.forRange(j, ycount, () => {
+    b.get(ytaps).get(j).i32(4).op(OP.i32Shl).op(OP.i32Add).set(rec);
+    b.get(rec).op(0x28, 2, 8).set(dy);
+    b.get(top)
+      .get(rec)
+      .op(...OP.i32Load)
+      .op(OP.i32Add)
+      .set(sy);
+    b.get(sy).get(ra).op(OP.i32Ne).op(0x04, 0x40); // if not the row in pa
+    b.get(sy).get(rb).op(OP.i32Eq).op(0x04, 0x40); // the row in pb: swap
+    swap(pa, pb);
+    swap(ra, rb);
+    b.op(0x05);
+    b.get(sy).i32(0).op(OP.i32GeS).get(sy).get(H).op(OP.i32LtS).op(OP.i32And).op(0x04, 0x40);
+    // inside: with the next row too when it is inside and used (pb ← sy + 1)
+    b.get(sy).i32(1).op(OP.i32Add).get(H).op(OP.i32LtS);
+    b.get(sy).get(lastRow).op(OP.i32LtS).op(OP.i32And).op(0x04, 0x40);
+    rowPtr(() => b.get(sy));
+    rowPtr(() => b.get(sy).i32(1).op(OP.i32Add));
+    b.get(taps).get(starts).get(dw).get(pa).get(pb);
+    call(pair);
+    b.get(sy).i32(1).op(OP.i32Add).set(rb);
+    b.op(0x05);
+    rowPtr(() => b.get(sy));
+    b.get(taps).get(starts).get(dw).get(pa);
+    call(base);
+    b.op(0x0b);
+    b.op(0x05); // outside the image: a zero row
+    b.get(pa)
+      .i32(0)
+      .get(dw)
+      .i32(wide ? 32 : 16)
+      .op(OP.i32Mul)
+      .op(0xfc, 11, 0); // memory.fill
+    b.op(0x0b);
+    b.get(sy).set(ra);
+    b.op(0x0b);
+    b.op(0x0b);
+    b.get(dy).get(prev).op(OP.i32Ne).op(0x04, 0x40); // if a new destination row
+    flush();
+    b.get(dy).set(prev);
+    b.get(pa).get(sum).get(dw);
+    beta();
+    b.i32(0);
+    call(base + 1);
+    b.op(0x05);
+    b.get(pa).get(sum).get(dw);
+    beta();
+    b.get(j).i32(0).op(OP.i32Ne);
+    call(base + 1);
+    b.op(0x0b);
+  });
+  flush();
+  return { locals: [11, I32], code: b.code };
+}
+
+/** The kernel module's bytes: memory `mem`, functions h32 v32 f32 h64 v64 f64 r32 r64 h232 h264. */
 export function buildResampleKernels(): Uint8Array {
   const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
   const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
@@ -888,6 +1087,9 @@ export function buildResampleKernels(): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32]]), 0], // flush f32
     [0x60, ...vec([[I32], [I32], [I32], [F64], [I32]]), 0], // vpass f64
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F64], [F64]]), 0], // flush f64
+    [0x60, ...vec([...new Array(17).fill([I32]), [F32], [F32]]), 0], // driver f32
+    [0x60, ...vec([...new Array(17).fill([I32]), [F64], [F64]]), 0], // driver f64
+    [0x60, ...vec(new Array(7).fill([I32])), 0], // hpass2
   ];
   const funcs: { name: string; type: number; body: { locals: number[]; code: number[] } }[] = [
     { name: 'h32', type: 0, body: hpassBody(false) },
@@ -896,6 +1098,10 @@ export function buildResampleKernels(): Uint8Array {
     { name: 'h64', type: 0, body: hpassBody(true) },
     { name: 'v64', type: 3, body: vpassBody(true) },
     { name: 'f64', type: 4, body: flushBody(true) },
+    { name: 'r32', type: 5, body: driverBody(false, 0, 8) },
+    { name: 'r64', type: 6, body: driverBody(true, 3, 9) },
+    { name: 'h232', type: 7, body: hpass2Body(false) },
+    { name: 'h264', type: 7, body: hpass2Body(true) },
   ];
   const code = funcs.map((f) => {
     const groups: number[][] = [];
@@ -956,7 +1162,32 @@ interface Kernels {
     mean: number,
     scale: number,
   ): void;
+  r32(...args: DriverArgs): void;
+  r64(...args: DriverArgs): void;
 }
+
+/** Arguments of the resize drivers (see `driverBody`). */
+type DriverArgs = readonly [
+  img: number,
+  stride: number,
+  height: number,
+  top: number,
+  xoff: number,
+  taps: number,
+  starts: number,
+  dw: number,
+  ytaps: number,
+  ycount: number,
+  buf: number,
+  buf2: number,
+  sum: number,
+  out: number,
+  rowStep: number,
+  xstride: number,
+  plane: number,
+  mean: number,
+  scale: number,
+];
 
 const align16 = (n: number) => (n + 15) & ~15;
 
@@ -965,9 +1196,9 @@ const align16 = (n: number) => (n + 15) & ~15;
  * then cut pyramid levels ({@link AreaResampler.levelToPlanar}) and crops
  * ({@link AreaResampler.cropToPlanar}) from it. Results are bit for bit those of
  * {@link resizeAreaToPlanar} and {@link cropResizeToPlanar}. Pyramid levels with an `area` plan
- * (both axes shrinking: every level for min sizes ≥ 12) and crops with an `area` or `linear` plan
- * run in WebAssembly SIMD, 5–10× faster than TypeScript; integer-ratio plans, upscaled levels,
- * and everything where WebAssembly SIMD is missing run the TypeScript paths.
+ * (both axes shrinking: every level for min sizes ≥ 12) and crops with any plan run in
+ * WebAssembly SIMD, 5–10× faster than TypeScript, one kernel call per resize; integer-ratio and
+ * upscaled levels, and everything where WebAssembly SIMD is missing, run the TypeScript paths.
  *
  * Owns its own WebAssembly memory (3 bytes per pixel of the loaded image plus the output);
  * one user at a time.
@@ -979,9 +1210,11 @@ export class AreaResampler {
   #buffer: ArrayBuffer | undefined;
   #i32 = new Int32Array(0);
   #f32 = new Float32Array(0);
-  #f64 = new Float64Array(0);
-  /** Tap tables of linear plans, per plan. */
-  readonly #linearTaps = new WeakMap<ResizePlan, { x: AreaAxis; y: AreaAxis }>();
+  /** Tap tables of linear and integer-ratio plans, per plan. */
+  readonly #planTaps = new WeakMap<ResizePlan, { x: AreaAxis; y: AreaAxis }>();
+  /** Kernel tap tables per axis (axes belong to plans, which callers reuse). */
+  readonly #xTables = new WeakMap<AreaAxis, ColumnTable & { readonly maxSi: number }>();
+  readonly #yTables = new WeakMap<AreaAxis, Int32Array>();
 
   /** @param useWasm false forces the TypeScript paths (for tests and comparisons). */
   constructor(useWasm = true) {
@@ -1047,18 +1280,24 @@ export class AreaResampler {
     }
     checkTarget(target, 3 * width * height);
     const k = this.#k;
-    if (!k || p.kind === 'fast') {
+    // Integer ratios: block sums (exact integers below 2^24) in the kernels, then × 1/area here.
+    if (!k || (p.kind === 'fast' && p.kx * p.ky * 255 >= 2 ** 24)) {
       const rows = new CropRows(this.#source(img), left, top, cropWidth, cropHeight);
       resizeF64(rows, 3, p, planarSink(target, width, height));
       return;
     }
-    let axes: { x: AreaAxis; y: AreaAxis } | undefined = p.kind === 'area' ? p : this.#linearTaps.get(p);
-    if (!axes && p.kind === 'linear') {
-      axes = { x: linearTaps(p.x, p.srcWidth), y: linearTaps(p.y, p.srcHeight) };
-      this.#linearTaps.set(p, axes);
+    let axes: { x: AreaAxis; y: AreaAxis } | undefined = p.kind === 'area' ? p : this.#planTaps.get(p);
+    if (!axes) {
+      axes =
+        p.kind === 'linear'
+          ? { x: linearTaps(p.x, p.srcWidth), y: linearTaps(p.y, p.srcHeight) }
+          : p.kind === 'fast'
+            ? { x: blockTaps(p.width, p.kx), y: blockTaps(p.height, p.ky) }
+            : p;
+      this.#planTaps.set(p, axes);
     }
-    if (!axes) return;
-    this.#pass(k, axes.x, axes.y, true, left, top, width, height, target);
+    const inv = p.kind === 'fast' ? Math.fround(1 / (p.kx * p.ky)) : undefined;
+    this.#pass(k, axes.x, axes.y, true, left, top, width, height, target, inv);
   }
 
   #loaded(): RawImage {
@@ -1075,6 +1314,8 @@ export class AreaResampler {
   /**
    * One separable resize in the kernels: horizontal taps `x` over source columns `left + si`,
    * vertical taps `y` over source rows `top + si`; columns and rows outside the image read 0.
+   * The tap tables are built once per axis (cached with it) and copied in; one kernel call
+   * runs the whole resize.
    */
   #pass(
     k: Kernels,
@@ -1086,16 +1327,23 @@ export class AreaResampler {
     width: number,
     height: number,
     target: PlanarTarget,
+    inv?: number,
   ): void {
     const img = this.#img!;
     const W = img.width;
-    const H = img.height;
     const stride = W * 3;
     const cell = wide ? 32 : 16;
+    const xt = this.#xTable(x, width);
+    // Columns all inside the image: the cached table, shifted by `left`; else one for this window.
+    const inside = left >= 0 && left + xt.maxSi < W;
+    const xs = inside ? xt : columnTable(x, width, left, W);
+    const ys = this.#yTable(y);
     const tapsPtr = this.#imgEnd;
-    const startsPtr = align16(tapsPtr + 8 * x.count);
-    const bufPtr = align16(startsPtr + 4 * (width + 1));
-    const sumPtr = bufPtr + cell * width;
+    const startsPtr = align16(tapsPtr + 4 * xs.records.length);
+    const yPtr = align16(startsPtr + 4 * (width + 1));
+    const bufPtr = align16(yPtr + 4 * ys.length);
+    const buf2Ptr = bufPtr + cell * width;
+    const sumPtr = buf2Ptr + cell * width;
     const outPtr = sumPtr + cell * width;
     const outLen = 3 * width * height;
     ensureMemory(k.mem, outPtr + 4 * outLen);
@@ -1104,49 +1352,111 @@ export class AreaResampler {
       this.#buffer = buffer;
       this.#i32 = new Int32Array(buffer);
       this.#f32 = new Float32Array(buffer);
-      this.#f64 = new Float64Array(buffer);
     }
     const i32 = this.#i32;
-    const f32 = this.#f32;
-    // Tap records { byte offset in the row, alpha } and the first tap of each column.
-    const tap0 = tapsPtr >> 2;
-    const st0 = startsPtr >> 2;
-    let n = 0;
-    let d = 0;
-    for (let t = 0; t < x.count; t++) {
-      const di = x.di[t]!;
-      while (d <= di) i32[st0 + d++] = n;
-      const sx = left + x.si[t]!;
-      if (sx < 0 || sx >= W) continue;
-      i32[tap0 + 2 * n] = sx * 3;
-      f32[tap0 + 2 * n + 1] = x.alpha[t]!;
-      n++;
-    }
-    while (d <= width) i32[st0 + d++] = n;
-    const plane = 4 * width * height;
+    i32.set(xs.records, tapsPtr >> 2);
+    i32.set(xs.starts, startsPtr >> 2);
+    i32.set(ys, yPtr >> 2);
     const transposed = target.transposed;
-    const xstride = transposed ? 4 * height : 4;
-    const h = wide ? k.h64 : k.h32;
-    const v = wide ? k.v64 : k.v32;
-    const f = wide ? k.f64 : k.f32;
-    const { mean, scale } = target;
-    let prev = y.di[0]!;
-    for (let j = 0; j < y.count; j++) {
-      const dy = y.di[j]!;
-      const sy = top + y.si[j]!;
-      if (sy >= 0 && sy < H) h(sy * stride, tapsPtr, startsPtr, width, bufPtr);
-      else this.#f64.fill(0, bufPtr >> 3, (bufPtr + cell * width) >> 3);
-      if (dy !== prev) {
-        f(sumPtr, width, outPtr + 4 * (transposed ? prev : prev * width), xstride, plane, mean, scale);
-        prev = dy;
-        v(bufPtr, sumPtr, width, y.alpha[j]!, 0);
-      } else {
-        v(bufPtr, sumPtr, width, y.alpha[j]!, j === 0 ? 0 : 1);
-      }
+    (wide ? k.r64 : k.r32)(
+      0,
+      stride,
+      img.height,
+      top,
+      inside ? left * 3 : 0,
+      tapsPtr,
+      startsPtr,
+      width,
+      yPtr,
+      y.count,
+      bufPtr,
+      buf2Ptr,
+      sumPtr,
+      outPtr,
+      transposed ? 4 : 4 * width,
+      transposed ? 4 * height : 4,
+      4 * width * height,
+      inv === undefined ? target.mean : 0,
+      inv === undefined ? target.scale : 1,
+    );
+    const out = this.#f32.subarray(outPtr >> 2, (outPtr >> 2) + outLen);
+    if (inv === undefined) {
+      target.data.set(out, target.offset);
+      return;
     }
-    f(sumPtr, width, outPtr + 4 * (transposed ? prev : prev * width), xstride, plane, mean, scale);
-    target.data.set(f32.subarray(outPtr >> 2, (outPtr >> 2) + outLen), target.offset);
+    // The kernels summed each block exactly; scale and normalize as resizeF64's fast path does.
+    const { data, offset, mean, scale } = target;
+    for (let i = 0; i < outLen; i++) data[offset + i] = (out[i]! * inv - mean) * scale;
   }
+
+  /** The horizontal tap table of an axis for windows inside the image (byte offsets from the window). */
+  #xTable(x: AreaAxis, width: number): ColumnTable & { readonly maxSi: number } {
+    let t = this.#xTables.get(x);
+    if (!t) {
+      let maxSi = 0;
+      for (let i = 0; i < x.count; i++) maxSi = Math.max(maxSi, x.si[i]!);
+      t = { ...columnTable(x, width, 0, Number.POSITIVE_INFINITY), maxSi };
+      this.#xTables.set(x, t);
+    }
+    return t;
+  }
+
+  /** The vertical tap records `{ si, beta (float32 bits), dy, 0 }` of an axis. */
+  #yTable(y: AreaAxis): Int32Array {
+    let t = this.#yTables.get(y);
+    if (!t) {
+      t = new Int32Array(4 * y.count);
+      const f = new Float32Array(t.buffer);
+      for (let j = 0; j < y.count; j++) {
+        t[4 * j] = y.si[j]!;
+        f[4 * j + 1] = y.alpha[j]!;
+        t[4 * j + 2] = y.di[j]!;
+      }
+      this.#yTables.set(y, t);
+    }
+    return t;
+  }
+}
+
+/**
+ * Horizontal tap records of the kernels, `{ byte offset in the row, alpha (float32 bits) }`, and
+ * the first record of each destination column (`width + 1` entries).
+ */
+interface ColumnTable {
+  readonly records: Int32Array;
+  readonly starts: Int32Array;
+}
+
+/** The records of axis `x` for a window at column `left` of a `W`-wide image (columns outside dropped: they add 0). */
+function columnTable(x: AreaAxis, width: number, left: number, W: number): ColumnTable {
+  const records = new Int32Array(2 * x.count);
+  const alpha = new Float32Array(records.buffer);
+  const starts = new Int32Array(width + 1);
+  let n = 0;
+  let d = 0;
+  for (let t = 0; t < x.count; t++) {
+    const di = x.di[t]!;
+    while (d <= di) starts[d++] = n;
+    const sx = left + x.si[t]!;
+    if (sx < 0 || sx >= W) continue;
+    records[2 * n] = sx * 3;
+    alpha[2 * n + 1] = x.alpha[t]!;
+    n++;
+  }
+  while (d <= width) starts[d++] = n;
+  return { records: records.subarray(0, 2 * n), starts };
+}
+
+/** The taps of an integer-ratio axis: destination d sums source pixels `k·d … k·d + k − 1` with weight 1. */
+function blockTaps(dsize: number, k: number): AreaAxis {
+  const n = dsize * k;
+  const si = new Int32Array(n);
+  const di = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    si[i] = i;
+    di[i] = Math.floor(i / k);
+  }
+  return { count: n, si, di, alpha: new Float32Array(n).fill(1) };
 }
 
 /**

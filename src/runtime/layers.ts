@@ -52,6 +52,83 @@ export function nhwcRowsToNchw(weights: WeightTensor, h: number, w: number, c: n
   return { dims: [h * w * c, m], data: out };
 }
 
+/**
+ * The channel block of onnxruntime's blocked (NCHWc) CPU kernels: 16 floats with AVX-512, 8 with
+ * AVX2 (16 is a multiple of both). onnxruntime runs a convolution in the blocked layout only when
+ * its input has fewer channels than a block or a multiple of it, and pads its outputs to a
+ * multiple; its element-wise ops other than Relu/Add/Mul (PRelu among them) force a reorder back
+ * to NCHW and forth. Graphs that pad their channels to this size with zero filters stay blocked.
+ */
+export const CHANNEL_BLOCK = 16;
+
+/** `channels` rounded up to a multiple of {@link CHANNEL_BLOCK}. */
+export function blockChannels(channels: number): number {
+  return Math.ceil(channels / CHANNEL_BLOCK) * CHANNEL_BLOCK;
+}
+
+/**
+ * An OIHW filter zero-padded to `outChannels × inChannels` (both ≥ the filter's own). The added
+ * output channels compute 0 (with a 0 bias), the added input channels contribute 0: the products
+ * of the original channels are unchanged.
+ */
+export function padFilters(filters: Tensor32, outChannels: number, inChannels: number): Tensor32 {
+  const [co = 0, ci = 0, kh = 1, kw = 1] = filters.dims;
+  if (outChannels < co || inChannels < ci) {
+    throw new RangeError(`cannot pad a ${co}×${ci} filter to ${outChannels}×${inChannels}`);
+  }
+  const k = kh * kw;
+  const out = new Float32Array(outChannels * inChannels * k);
+  for (let o = 0; o < co; o++) {
+    out.set(filters.data.subarray(o * ci * k, (o + 1) * ci * k), o * inChannels * k);
+  }
+  return { dims: [outChannels, inChannels, kh, kw], data: out };
+}
+
+/** `v` followed by zeros up to `length` values. */
+export function padVector(v: Float32Array, length: number): Float32Array {
+  const out = new Float32Array(length);
+  out.set(v);
+  return out;
+}
+
+/**
+ * Per-channel scaling `scale[c] · x[n][c][i][j]` as a depthwise 1×1 convolution without bias
+ * (which onnxruntime runs in the blocked layout when the channels are a multiple of
+ * {@link CHANNEL_BLOCK}), optionally followed by Relu (fused into the convolution).
+ */
+export function channelScale(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  scale: Float32Array,
+  relu = false,
+): string {
+  const c = scale.length;
+  const w = g.float(`${name}/W`, [c, 1, 1, 1], scale);
+  const y = g.op('Conv', [x, w], { group: { int: c }, kernel_shape: { ints: [1, 1] } });
+  return relu ? g.op('Relu', [y]) : y;
+}
+
+/**
+ * `a[c] · x + Relu(k[c] · x)` over an NCHW tensor: with `a = α`, `k = 1 − α` this is the
+ * parametric ReLU `x > 0 ? x : α·x` for every channel with α ≤ 1 (x > 0: αx + (1 − α)x; x ≤ 0:
+ * αx + 0). Built from two depthwise 1×1 convolutions, Relu and Add, all of which onnxruntime
+ * keeps in its blocked layout (it fuses the Relu and the Add into the convolutions), where a
+ * PRelu node costs a reorder out, a slow broadcast and a reorder back. Values differ from PRelu
+ * by float rounding only (a few ulp). A channel with α > 1 cannot be written this way (the form
+ * is convex in x, such a PReLU is concave): see `blockedConv` in `mtcnn-graphs.ts`.
+ */
+export function scaledRelu(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  a: Float32Array,
+  k: Float32Array,
+): string {
+  const relu = channelScale(g, x, `${name}/k`, k, true);
+  return g.op('Add', [channelScale(g, x, `${name}/a`, a), relu]);
+}
+
 /** Padding of a convolution or pooling: explicit `[top, left, bottom, right]`, or TF 'same'. */
 export type Padding = readonly [number, number, number, number] | 'same';
 

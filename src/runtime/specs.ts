@@ -31,7 +31,7 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = Object.freeze
   pnet: {
     name: 'pnet',
     inputs: [t('input', 'N', 3, 'H', 'W')],
-    outputs: [t('prob', 'N', 2, 'h', 'w'), t('reg', 'N', 4, 'h', 'w')],
+    outputs: [t('logits', 'N', 2, 'h', 'w'), t('reg', 'N', 4, 'h', 'w')],
   },
   rnet: {
     name: 'rnet',

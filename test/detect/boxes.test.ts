@@ -152,6 +152,40 @@ describe('detect/boxes: nms', () => {
     },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(nms(c.boxes, c.scores, c.t, c.method), c.want));
+
+  // facenet's greedy loop written plainly on overlap(): the optimized nms must agree exactly.
+  const plainNms = (boxes: Box[], scores: number[], t: number, method: NmsMethod): number[] => {
+    const order = boxes.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]! || j - i);
+    const keep: number[] = [];
+    const gone = new Set<number>();
+    for (const [k, i] of order.entries()) {
+      if (gone.has(i)) continue;
+      keep.push(i);
+      for (const j of order.slice(k + 1)) if (overlap(boxes[i]!, boxes[j]!, method) > t) gone.add(j);
+    }
+    return keep;
+  };
+  for (const method of ['union', 'min'] as const) {
+    it(`agrees with a plain greedy loop on 300 clustered boxes (${method}, thresholds 0–1)`, () => {
+      let seed = 7;
+      const rnd = () => {
+        seed = (seed * 16807) % 2147483647;
+        return seed / 2147483647;
+      };
+      const boxes: Box[] = [];
+      const scores: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const x = Math.floor(rnd() * 200);
+        const y = Math.floor(rnd() * 150);
+        const s = 1 + rnd() * 40;
+        boxes.push([x, y, x + s, y + s * (0.5 + rnd())]);
+        scores.push(Math.fround(Math.floor(rnd() * 50) / 50));
+      }
+      for (const t of [0, 0.3, 0.5, 0.7, 1]) {
+        assert.deepEqual(nms(boxes, scores, t, method), plainNms(boxes, scores, t, method), `threshold ${t}`);
+      }
+    });
+  }
 });
 
 describe('detect/boxes: regression, squaring, truncation', () => {

@@ -37,13 +37,11 @@ function fakeNets(calls: Calls, onetReg: number[], landmarks: number[]): MtcnnNe
         const oh = pnetOutputSize(h);
         const ow = pnetOutputSize(w);
         const plane = oh * ow;
-        const prob = new Float32Array(2 * plane);
-        for (let i = 0; i < plane; i++) prob[i] = 1;
-        if (h === 24) {
-          prob[plane] = 0.9;
-          prob[0] = 0.1;
-        }
-        return { prob, reg: new Float32Array(4 * plane), outH: oh, outW: ow };
+        // Logits (not face, face): face probability 0.9 for cell 0 of 24-pixel levels, else 0.1.
+        const logits = new Float32Array(2 * plane).fill(Math.log(9));
+        for (let i = 0; i < plane; i++) logits[plane + i] = 0;
+        if (h === 24) [logits[0], logits[plane]] = [0, Math.log(9)];
+        return { logits, reg: new Float32Array(4 * plane), outH: oh, outW: ow };
       },
       dispose: done,
     },

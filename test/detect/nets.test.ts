@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError, resolvePaths, resolveRuntimeOptions } from '../../src/core/index.js';
 import { ONet, PNet, pnetOutputSize, RNet } from '../../src/detect/nets.js';
+import { faceProbability } from '../../src/detect/pyramid.js';
 import { cut, decodePhoto, faceCrops } from '../support/faces.js';
 import { loadMtcnnReference, type MtcnnReference } from '../support/mtcnn-reference.js';
 import { assertClose, mtcnnNormalize, nhwcToNchw, transposeSquare } from '../support/tensors.js';
@@ -53,14 +54,26 @@ describe('MTCNN nets', () => {
     assert.deepEqual([got.outH, got.outW], [expected.dims[1], expected.dims[2]]);
     assert.deepEqual([got.outH, got.outW], [pnetOutputSize(h), pnetOutputSize(w)]);
     const { outH, outW } = got;
-    t.diagnostic(
-      `prob max |diff| ${assertClose(got.prob, nhwcToNchw(expected.prob, 2, outH, outW, 2), TOLERANCE, 'prob')}`,
-    );
+    const plane = outH * outW;
+    // Our logits' softmax against tfjs's softmax channel 1 (face); channel 0 is 1 − it.
+    const tfjsProb = nhwcToNchw(expected.prob, 2, outH, outW, 2);
+    assert.equal(got.logits.length, 2 * 2 * plane);
+    const ours = new Float32Array(2 * plane);
+    const face = new Float32Array(2 * plane);
+    for (let b = 0; b < 2; b++) {
+      for (let i = 0; i < plane; i++) {
+        const at = 2 * b * plane + i;
+        ours[b * plane + i] = faceProbability(got.logits[at]!, got.logits[at + plane]!);
+        face[b * plane + i] = tfjsProb[at + plane]!;
+      }
+    }
+    t.diagnostic(`prob max |diff| ${assertClose(ours, face, TOLERANCE, 'prob')}`);
     t.diagnostic(
       `reg max |diff| ${assertClose(got.reg, nhwcToNchw(expected.reg, 2, outH, outW, 4), TOLERANCE, 'reg')}`,
     );
-    // The regions really hold faces: some cells are confident.
-    assert.ok(Math.max(...got.prob.subarray(outH * outW, 2 * outH * outW)) > 0.9);
+    // The regions really hold faces (some cells are confident), and others do not.
+    assert.ok(Math.max(...ours) > 0.9);
+    assert.ok(Math.min(...ours) < 0.1);
   });
 
   // Crops are fed transposed, as the cascade feeds them (the nets were trained that way).
@@ -103,7 +116,7 @@ describe('MTCNN nets', () => {
   it('returns empty outputs for n = 0 without running', async () => {
     const p = await pnet.run(new Float32Array(0), 0, 30, 20);
     assert.deepEqual(
-      [p.prob.length, p.reg.length, p.outH, p.outW],
+      [p.logits.length, p.reg.length, p.outH, p.outW],
       [0, 0, pnetOutputSize(30), pnetOutputSize(20)],
     );
     const r = await rnet.run(new Float32Array(0), 0);

@@ -460,6 +460,29 @@ describe('image/resample: AreaResampler (WebAssembly SIMD) equals the TypeScript
     assert.equal(differing, 0);
   });
 
+  it('integer-ratio crops (fast plans: same size, 2×, 3×2, 4×) inside and across the edges', () => {
+    const r = new AreaResampler();
+    r.load(img);
+    const cases: [number, number, number, number, number][] = [
+      // left, top, crop width, crop height, output side
+      [10, 10, 24, 24, 24],
+      [-5, 100, 24, 24, 24],
+      [20, 30, 48, 48, 24],
+      [140, -20, 72, 48, 24],
+      [0, 0, 96, 96, 24],
+      [-30, -30, 192, 192, 48],
+      [60, 50, 48, 48, 48],
+    ];
+    for (const [left, top, cw, ch, s] of cases) {
+      assert.equal(planResizeArea(cw, ch, s, s).kind, 'fast');
+      const want = new Float32Array(3 * s * s);
+      const got = new Float32Array(3 * s * s);
+      cropResizeToPlanar(img, left, top, cw, ch, s, s, { data: want, offset: 0, ...norm, transposed: true });
+      r.cropToPlanar(left, top, cw, ch, s, s, { data: got, offset: 0, ...norm, transposed: true });
+      assert.deepEqual(got, want, `${cw}×${ch} at ${left},${top} → ${s}`);
+    }
+  });
+
   it('a later load replaces the image; changing the caller’s array after load changes nothing', () => {
     const r = new AreaResampler();
     const a = { ...img, data: img.data.slice() };
