@@ -147,7 +147,10 @@ export interface GalleryEvalOptions extends SplitOptions {
   readonly k?: number;
   /** The vote used for the headline figures; default `'distance'` (all votes are in `byVote`). */
   readonly vote?: KnnVote;
-  /** Distance threshold (default: the recognizer's calibrated one). */
+  /**
+   * Distance threshold (default: the recognizer's identification threshold for the size of the
+   * gallery enrolled, see `FaceRecognizer.identificationThreshold`).
+   */
   readonly threshold?: number;
   /** Extra thresholds to report FPIR/FNIR at (`sweep`); default a range around the threshold. */
   readonly sweep?: readonly number[];
@@ -270,10 +273,9 @@ export async function evaluateGallery(
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw invalidParameter('k', 'an integer from 1 to 1000', k);
   const vote = options.vote ?? 'distance';
   if (!KNN_VOTES.includes(vote)) throw invalidParameter('vote', `one of ${KNN_VOTES.join(', ')}`, vote);
-  const threshold = recognizer.compareThreshold(options.threshold);
-  const sweep = [...new Set(options.sweep ?? defaultSweep(threshold))].sort((a, b) => a - b);
-  for (const t of sweep)
+  for (const t of options.sweep ?? [])
     if (!(t > 0 && Number.isFinite(t))) throw invalidParameter('sweep', 'positive distances', t);
+  if (options.threshold !== undefined) recognizer.compareThreshold(options.threshold);
   const targets = options.fpirTargets ?? [0.01, 0.05];
   for (const t of targets)
     if (!(t >= 0 && t < 1)) throw invalidParameter('fpirTargets', 'fractions in [0, 1)', t);
@@ -294,6 +296,13 @@ export async function evaluateGallery(
     const enrolled = await enrollPhotos(recognizer, store, enrollItems, {
       onResult: (_r, done, total) => options.onProgress?.('enroll', done, total),
     });
+    // The threshold the service would use for this gallery: --threshold, else the calibrated
+    // identification threshold for its size.
+    const threshold = recognizer.identificationThreshold(
+      await store.countFaces(recognizer.provenance),
+      options.threshold,
+    );
+    const sweep = [...new Set(options.sweep ?? defaultSweep(threshold))].sort((a, b) => a - b);
     const probes = parts.flatMap((p) => p.probes.map((file) => ({ person: p.name, file, role: p.role })));
     const outcomes = await probeAll(recognizer, store, probes, k, (done) =>
       options.onProgress?.('identify', done, probes.length),

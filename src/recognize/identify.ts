@@ -178,7 +178,10 @@ export function searchDepth(k: number): number {
 
 /** Options of {@link identifyEmbeddings} and {@link identifyFaces}. */
 export interface IdentifyOptions {
-  /** Distance threshold (default: the recognizer's, i.e. the calibrated one). */
+  /**
+   * Distance threshold (default: the recognizer's identification threshold for the gallery's
+   * size, see {@link FaceRecognizer.identificationThreshold}).
+   */
   readonly threshold?: number;
   /** Nearest faces that vote; default {@link DEFAULT_K}. */
   readonly k?: number;
@@ -229,8 +232,11 @@ export async function identifyFaces(
   image: RawImage,
   options: IdentifyOptions = {},
 ): Promise<IdentifiedFace[]> {
+  const threshold =
+    options.threshold ??
+    recognizer.identificationThreshold(await store.countFaces(recognizer.provenance), undefined);
   const decide = resolveDecideOptions({
-    threshold: recognizer.compareThreshold(options.threshold),
+    threshold,
     ...(options.k !== undefined ? { k: options.k } : {}),
     ...(options.vote !== undefined ? { vote: options.vote } : {}),
     ...(options.candidates !== undefined ? { candidates: options.candidates } : {}),

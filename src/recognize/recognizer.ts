@@ -18,7 +18,7 @@ import type { DetectParams } from '../detect/index.js';
 import { MtcnnDetector } from '../detect/index.js';
 import { cosineDistance, euclidean } from '../embed/index.js';
 import { type EmbedderOptions, FaceEmbedder } from './embedder.js';
-import { calibratedThreshold } from './thresholds.js';
+import { calibratedThreshold, DEFAULT_TARGET_FPIR, identificationThreshold } from './thresholds.js';
 
 /** Options of {@link FaceRecognizer.load}. */
 export interface RecognizerOptions {
@@ -85,6 +85,8 @@ export class FaceRecognizer {
    * load, else the calibrated threshold of the embedding pipeline; undefined when there is none.
    */
   readonly threshold: number | undefined;
+  /** True when the threshold was given at load (it then also rules identification). */
+  readonly thresholdGiven: boolean;
 
   /** Wrap a loaded detector and embedder; see {@link FaceRecognizer.load}. */
   constructor(detector: MtcnnDetector, embedder: FaceEmbedder, threshold?: number) {
@@ -93,6 +95,7 @@ export class FaceRecognizer {
     }
     this.detector = detector;
     this.embedder = embedder;
+    this.thresholdGiven = threshold !== undefined;
     this.threshold = threshold ?? calibratedThreshold(embedder.provenance)?.threshold;
   }
 
@@ -169,6 +172,19 @@ export class FaceRecognizer {
       );
     }
     return t;
+  }
+
+  /**
+   * The threshold for identifying a face against a gallery of `galleryFaces` enrolled faces:
+   * `override`, else the threshold given at load, else the calibrated identification threshold
+   * for that gallery size (a stranger named as someone with probability `targetFpir`, see
+   * `thresholds.ts`).
+   *
+   * @throws InvalidInputError when there is none (none given, none calibrated).
+   */
+  identificationThreshold(galleryFaces: number, override?: number, targetFpir = DEFAULT_TARGET_FPIR): number {
+    if (override !== undefined || this.thresholdGiven) return this.compareThreshold(override);
+    return identificationThreshold(this.provenance, galleryFaces, targetFpir) ?? this.compareThreshold();
   }
 
   /** Release every session. */

@@ -167,7 +167,8 @@ describe('recognize/gallery-eval: evaluateGallery', () => {
     assert.equal(r.rank3, 1);
     assert.equal(r.fnir, 0);
     assert.equal(r.fpir, 0);
-    assert.equal(r.threshold, fr.threshold);
+    // The calibrated identification threshold for a 12-face gallery (FPIR 1 %).
+    assert.equal(r.threshold, fr.identificationThreshold(12));
     assert.equal(r.perPerson.length, 6);
     for (const v of ['distance', 'majority', 'nearest'] as const) assert.equal(r.byVote[v].knnAccuracy, 1);
     assert.ok(r.sweep.length >= 3);
@@ -252,11 +253,13 @@ describe('recognize/gallery-eval: the checks on the shared data', () => {
     assert.deepEqual(r.errors, []);
     assert.ok(r.genuineProbes >= 250);
     assert.ok(r.rank1! >= 0.98, `rank-1 ${r.rank1}`);
-    assert.ok(r.fnir! <= 0.05, `FNIR ${r.fnir}`);
-    // The pairwise threshold (FAR 1e-3 per pair) is loose for a gallery of ~700 faces: strangers
-    // are named often. A stricter threshold brings FPIR down; the report says which.
-    assert.ok(r.fpir! > 0);
-    const at1 = r.atFpir.find((a) => a.target === 0.01)!;
-    assert.ok(at1.fpir! <= 0.01 && at1.threshold < r.threshold);
+    // The default identification threshold is calibrated for this gallery's size so that 1 % of
+    // strangers are named as someone; with 250-odd stranger probes the measured FPIR is noisy.
+    assert.equal(r.threshold, fr.identificationThreshold(r.enrolledFaces));
+    assert.ok(r.fpir! <= 0.03, `FPIR ${r.fpir}`);
+    // The price: single photos of enrolled people are more often called unknown.
+    assert.ok(r.fnir! <= 0.2, `FNIR ${r.fnir}`);
+    const at5 = r.atFpir.find((a) => a.target === 0.05)!;
+    assert.ok(at5.fpir! <= 0.05 && at5.threshold > r.threshold);
   });
 });

@@ -31,6 +31,8 @@ export interface IdentifyOutput {
   readonly image: string;
   readonly width: number;
   readonly height: number;
+  /** The distance threshold used (--threshold, or the calibrated one for the gallery's size). */
+  readonly threshold: number;
   /** Faces, highest detection score first. */
   readonly faces: readonly IdentifiedFaceJson[];
 }
@@ -56,7 +58,10 @@ export function register(program: Command): void {
     .argument('<image...>', 'photos')
     .option('--json', 'print a JSON array, one object per image: {image, width, height, faces}')
     .option('--out <file|dir>', 'write the image(s) with boxes and names drawn (unknown faces in red)')
-    .option('--threshold <t>', 'distance above which a face is unknown (default: the calibrated one)')
+    .option(
+      '--threshold <t>',
+      'distance above which a face is unknown (default: calibrated for the gallery size, 1% of strangers named)',
+    )
     .option('--k <k>', 'nearest enrolled faces that vote (default 5)')
     .option(
       '--vote <rule>',
@@ -85,6 +90,7 @@ export function register(program: Command): void {
       const recognizer = await loadRecognizer(program, { threshold });
       const results: IdentifyOutput[] = [];
       let failed = 0;
+      let used = Number.NaN;
       try {
         const store = await openGallery(program);
         try {
@@ -94,12 +100,16 @@ export function register(program: Command): void {
               'note: the gallery is empty: every face is unknown. Enroll people first: facerec enroll <photos|folders>\n',
             );
           }
+          // One threshold for the whole run: --threshold, else the calibrated identification
+          // threshold for this gallery's size.
+          used = recognizer.identificationThreshold(coverage.faces, threshold);
           const bar = progress(images.length, 'identify');
           try {
             for (const image of images) {
               try {
                 const img = await decodeImage(image);
                 const faces = await identifyFaces(recognizer, store, img, {
+                  threshold: used,
                   ...(k !== undefined ? { k } : {}),
                   ...(vote !== undefined ? { vote } : {}),
                 });
@@ -107,6 +117,7 @@ export function register(program: Command): void {
                   image,
                   width: img.width,
                   height: img.height,
+                  threshold: used,
                   faces: faces.map(identifiedFaceJson),
                 });
                 if (outFor) await saveImage(await drawIdentified(img, faces), outFor(image));
@@ -129,8 +140,7 @@ export function register(program: Command): void {
       } finally {
         await recognizer.dispose();
       }
-      const t = recognizer.compareThreshold();
-      printResult(opts.json === true, results, () => results.map((r) => formatText(r, t)).join('\n'));
+      printResult(opts.json === true, results, () => results.map((r) => formatText(r, used)).join('\n'));
       if (failed > 0) process.exitCode = EXIT.badInput;
     });
 }
