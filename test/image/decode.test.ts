@@ -9,6 +9,7 @@ import sharp, { type Sharp } from 'sharp';
 import { InvalidInputError, type RawImage } from '../../src/core/index.js';
 import { decodeImage, decodeImageWithInfo, probeImage } from '../../src/image/index.js';
 import { demoPhoto } from '../helpers.js';
+import { displayedAt } from '../support/orient.js';
 import {
   colorDistance,
   hugeGifHeader,
@@ -250,28 +251,6 @@ describe('image/decode: formats normalized to 8-bit RGB', () => {
   });
 });
 
-/** Where stored pixel (sx, sy) of a `sw × sh` image is shown under EXIF orientation k. */
-function displayed(k: number, sx: number, sy: number, sw: number, sh: number): [number, number] {
-  switch (k) {
-    case 1:
-      return [sx, sy];
-    case 2:
-      return [sw - 1 - sx, sy];
-    case 3:
-      return [sw - 1 - sx, sh - 1 - sy];
-    case 4:
-      return [sx, sh - 1 - sy];
-    case 5:
-      return [sy, sx];
-    case 6:
-      return [sh - 1 - sy, sx];
-    case 7:
-      return [sh - 1 - sy, sw - 1 - sx];
-    default:
-      return [sy, sw - 1 - sx];
-  }
-}
-
 describe('image/decode: EXIF orientation', () => {
   // Upright 48×32, six 16×16 blocks of distinct colours: no symmetry maps it onto itself.
   const UW = 48;
@@ -297,7 +276,7 @@ describe('image/decode: EXIF orientation', () => {
     const data = new Uint8Array(sw * sh * 3);
     for (let sy = 0; sy < sh; sy++) {
       for (let sx = 0; sx < sw; sx++) {
-        const [dx, dy] = displayed(k, sx, sy, sw, sh);
+        const [dx, dy] = displayedAt(k, sx, sy, sw, sh);
         data.set(upright.subarray((dy * UW + dx) * 3, (dy * UW + dx) * 3 + 3), (sy * sw + sx) * 3);
       }
     }
