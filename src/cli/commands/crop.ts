@@ -14,13 +14,12 @@ import {
   errorMessage,
   invalidParameter,
   type RawImage,
-  resolvePaths,
-  resolveRuntimeOptions,
 } from '../../core/index.js';
 import { MtcnnDetector } from '../../detect/index.js';
 import { decodeImage } from '../../image/decode.js';
 import { SAVE_EXTENSIONS, saveImage } from '../../image/encode.js';
 import { crop, resize } from '../../image/ops.js';
+import { cliContext } from '../context.js';
 import { EXIT, printError, printResult, progress } from '../io.js';
 
 /** File extensions `crop` treats as photos (lower-case). */
@@ -67,11 +66,7 @@ export function register(program: Command): void {
     .action(async (dir: string, opts: CropCliOptions) => {
       const size = integer('--size', opts.size, 1);
       const margin = integer('--margin', opts.margin, 0);
-      const global = program.opts<{ data?: string; models?: string; threads?: string }>();
-      const paths = resolvePaths({ dataDir: global.data, modelsDir: global.models });
-      const runtime = resolveRuntimeOptions({
-        threads: global.threads === undefined ? undefined : Number(global.threads),
-      });
+      const { paths, runtime } = cliContext(program);
       const root = resolve(dir);
       const outRoot = resolve(opts.out);
       const files = (await listPhotos(root)).filter((f) => !isInside(f, outRoot));

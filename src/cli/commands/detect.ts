@@ -5,18 +5,12 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  type DetectedFace,
-  errorMessage,
-  InvalidInputError,
-  invalidParameter,
-  resolvePaths,
-  resolveRuntimeOptions,
-} from '../../core/index.js';
+import { type DetectedFace, errorMessage, InvalidInputError, invalidParameter } from '../../core/index.js';
 import { type DetectParams, MtcnnDetector, resolveDetectParams } from '../../detect/index.js';
 import { decodeImage } from '../../image/decode.js';
 import { type Annotation, drawAnnotations } from '../../image/draw.js';
 import { SAVE_EXTENSIONS, saveImage } from '../../image/encode.js';
+import { cliContext } from '../context.js';
 import { EXIT, printError, printResult, progress } from '../io.js';
 
 /** One image's result, as `--json` prints it (an array of these). */
@@ -57,11 +51,7 @@ export function register(program: Command): void {
     .option('--raw-boxes', "print the seed's raw final boxes (unclipped, may leave the image)")
     .action(async (images: string[], opts: DetectCliOptions) => {
       const params = parseDetectOptions(opts);
-      const global = program.opts<{ data?: string; models?: string; threads?: string }>();
-      const paths = resolvePaths({ dataDir: global.data, modelsDir: global.models });
-      const runtime = resolveRuntimeOptions({
-        threads: global.threads === undefined ? undefined : Number(global.threads),
-      });
+      const { paths, runtime } = cliContext(program);
       const outFor = opts.out === undefined ? undefined : await outputPlan(opts.out, images);
       const detector = await MtcnnDetector.load(paths, runtime, params);
       const results: DetectOutput[] = [];
