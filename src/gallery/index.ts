@@ -16,6 +16,7 @@ export {
   redactUrl,
   vectorLiteral,
 } from './postgres-store.js';
+export * from './records.js';
 export { LATEST_VERSION, MIGRATIONS, type Migration } from './schema.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export * from './types.js';

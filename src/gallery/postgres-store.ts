@@ -25,6 +25,55 @@ import {
 } from '../core/index.js';
 import { dimsMismatch, notFoundPerson, provenanceRefused } from './errors.js';
 import { normalizeNote, normalizePersonName } from './names.js';
+import {
+  type AddedUnknownFace,
+  type ApiKeyRecord,
+  type AuditEntry,
+  addCameraOp,
+  addEventOp,
+  addUnknownFaceOp,
+  appendAuditOp,
+  type CameraChanges,
+  type CameraRecord,
+  type ClusterPlacement,
+  type ClusterQuery,
+  type ClusterSummary,
+  checkUnknownFace,
+  countActiveApiKeysOp,
+  countUnknownFacesOp,
+  createApiKeyOp,
+  type Dialect,
+  type EventQuery,
+  type EventRecord,
+  findApiKeyByHashOp,
+  getCameraOp,
+  getEventOp,
+  getEventSnapshotOp,
+  getUnknownClusterOp,
+  getUnknownFaceThumbnailOp,
+  listApiKeysOp,
+  listAuditOp,
+  listCamerasOp,
+  listEventsOp,
+  listUnknownClustersOp,
+  type NewApiKey,
+  type NewAuditEntry,
+  type NewCamera,
+  type NewEvent,
+  type NewUnknownFace,
+  purgeEventsOp,
+  purgeUnknownFacesOp,
+  type RecordOp,
+  removeCameraOp,
+  removeUnknownClusterOp,
+  revokeApiKeyOp,
+  touchApiKeyOp,
+  type UnknownFaceEmbedding,
+  type UnknownFaceRecord,
+  unknownClusterFacesOp,
+  unknownFacesPageOp,
+  updateCameraOp,
+} from './records.js';
 import { LATEST_VERSION, MIGRATIONS, postgresVectorIndexSql, SCHEMA_VERSION_TABLE } from './schema.js';
 import type {
   AddFacesResult,
@@ -123,6 +172,9 @@ const FACE_SELECT = `SELECT f.id, f.person_id, m.model, m.template, m.normalized
   f.source_sha256, f.box_x1, f.box_y1, f.box_x2, f.box_y2, f.score, f.created_at,
   EXISTS (SELECT 1 FROM face_thumbnail t WHERE t.face_id = f.id) AS has_thumbnail
   FROM face f JOIN embedding_model m ON m.id = f.model_id`;
+
+/** How the records operations store values in PostgreSQL. */
+const DIALECT: Dialect = { kind: 'postgres' };
 
 /** The PostgreSQL + pgvector gallery store. Create with {@link PostgresStore.open}. */
 export class PostgresStore implements GalleryStore {
@@ -575,6 +627,163 @@ export class PostgresStore implements GalleryStore {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  // Service records (see records.ts) ---------------------------------------------------------
+
+  async createApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
+    return this.runWrite(createApiKeyOp(DIALECT, key, this.now()));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.runRead(listApiKeysOp());
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return this.runRead(findApiKeyByHashOp(hash));
+  }
+
+  async countActiveApiKeys(): Promise<number> {
+    return this.runRead(countActiveApiKeysOp());
+  }
+
+  async touchApiKey(id: number, time: number): Promise<void> {
+    return this.runWrite(touchApiKeyOp(id, time));
+  }
+
+  async revokeApiKey(ref: number | string): Promise<ApiKeyRecord> {
+    return this.runWrite(revokeApiKeyOp(ref, this.now()));
+  }
+
+  async addCamera(camera: NewCamera): Promise<CameraRecord> {
+    return this.runWrite(addCameraOp(DIALECT, camera, this.now()));
+  }
+
+  async listCameras(): Promise<CameraRecord[]> {
+    return this.runRead(listCamerasOp());
+  }
+
+  async getCamera(id: number): Promise<CameraRecord> {
+    return this.runRead(getCameraOp(id));
+  }
+
+  async updateCamera(id: number, changes: CameraChanges): Promise<CameraRecord> {
+    return this.runWrite(updateCameraOp(DIALECT, id, changes, this.now()));
+  }
+
+  async removeCamera(id: number): Promise<CameraRecord> {
+    return this.runWrite(removeCameraOp(id));
+  }
+
+  async addEvent(event: NewEvent): Promise<EventRecord> {
+    return this.runWrite(addEventOp(event));
+  }
+
+  async listEvents(query?: EventQuery): Promise<EventRecord[]> {
+    return this.runRead(listEventsOp(query));
+  }
+
+  async getEvent(id: number): Promise<EventRecord> {
+    return this.runRead(getEventOp(id));
+  }
+
+  async getEventSnapshot(id: number): Promise<Thumbnail | null> {
+    return this.runRead(getEventSnapshotOp(id));
+  }
+
+  async *iterateUnknownFaces(provenance: EmbeddingProvenance): AsyncIterable<UnknownFaceEmbedding> {
+    const p = checkProvenance(provenance);
+    let after = 0;
+    for (;;) {
+      const page = await this.runRead(unknownFacesPageOp(p, after, 1000, DIALECT));
+      for (const f of page) {
+        after = f.id;
+        yield f;
+      }
+      if (page.length < 1000) return;
+    }
+  }
+
+  async listUnknownClusters(query?: ClusterQuery): Promise<{ clusters: ClusterSummary[]; total: number }> {
+    return this.runRead(listUnknownClustersOp(query));
+  }
+
+  async getUnknownCluster(id: number): Promise<ClusterSummary & { faces: UnknownFaceRecord[] }> {
+    return this.runRead(getUnknownClusterOp(id));
+  }
+
+  async unknownClusterFaces(id: number): Promise<(UnknownFaceEmbedding & { thumbnail: Thumbnail | null })[]> {
+    return this.runRead(unknownClusterFacesOp(id));
+  }
+
+  async getUnknownFaceThumbnail(faceId: number): Promise<Thumbnail | null> {
+    return this.runRead(getUnknownFaceThumbnailOp(faceId));
+  }
+
+  async removeUnknownCluster(
+    id: number,
+    options?: { readonly personId?: number },
+  ): Promise<{ faces: number }> {
+    return this.runWrite(removeUnknownClusterOp(id, options?.personId));
+  }
+
+  async countUnknownFaces(): Promise<number> {
+    return this.runRead(countUnknownFacesOp());
+  }
+
+  async purgeUnknownFaces(before: number): Promise<number> {
+    return this.runWrite(purgeUnknownFacesOp(before));
+  }
+
+  async purgeEvents(before: number): Promise<number> {
+    return this.runWrite(purgeEventsOp(before));
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.runWrite(appendAuditOp(entry, this.now()));
+  }
+
+  async listAudit(limit?: number): Promise<AuditEntry[]> {
+    return this.runRead(listAuditOp(limit));
+  }
+
+  async addUnknownFace(face: NewUnknownFace, placement: ClusterPlacement): Promise<AddedUnknownFace> {
+    const f = checkUnknownFace(face);
+    const provenance = {
+      model: f.embedding.model,
+      template: f.embedding.template,
+      normalized: f.embedding.normalized,
+    };
+    const models = await this.ensureModels([
+      {
+        provenance,
+        vector: f.embedding.vector,
+        box: f.box,
+        score: f.score,
+        sourceName: null,
+        sourceSha256: null,
+        thumbnail: null,
+      },
+    ]);
+    const model = models.get(provenanceKey(provenance))!;
+    return this.runWrite(addUnknownFaceOp(DIALECT, f, model.id, placement, this.now()));
+  }
+
+  /** Run a records operation in one transaction. */
+  private runWrite<T>(op: RecordOp<T>): Promise<T> {
+    return this.tx(async (c) => {
+      let step = op.next();
+      while (!step.done) {
+        const res = await c.query(step.value.sql, step.value.params as unknown[]);
+        step = op.next(res.rows as Record<string, unknown>[]);
+      }
+      return step.value;
+    });
+  }
+
+  /** Run a read-only records operation (one transaction: a consistent view across its queries). */
+  private runRead<T>(op: RecordOp<T>): Promise<T> {
+    return this.runWrite(op);
+  }
 
   private live(): void {
     if (this.closed) throw new StoreError('The gallery store is closed');

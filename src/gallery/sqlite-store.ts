@@ -35,6 +35,56 @@ import {
   type VectorState,
 } from './index/manager.js';
 import { normalizeNote, normalizePersonName } from './names.js';
+import {
+  type AddedUnknownFace,
+  type ApiKeyRecord,
+  type AuditEntry,
+  addCameraOp,
+  addEventOp,
+  addUnknownFaceOp,
+  appendAuditOp,
+  type CameraChanges,
+  type CameraRecord,
+  type ClusterPlacement,
+  type ClusterQuery,
+  type ClusterSummary,
+  checkUnknownFace,
+  countActiveApiKeysOp,
+  countUnknownFacesOp,
+  createApiKeyOp,
+  type Dialect,
+  type EventQuery,
+  type EventRecord,
+  findApiKeyByHashOp,
+  getCameraOp,
+  getEventOp,
+  getEventSnapshotOp,
+  getUnknownClusterOp,
+  getUnknownFaceThumbnailOp,
+  listApiKeysOp,
+  listAuditOp,
+  listCamerasOp,
+  listEventsOp,
+  listUnknownClustersOp,
+  type NewApiKey,
+  type NewAuditEntry,
+  type NewCamera,
+  type NewEvent,
+  type NewUnknownFace,
+  purgeEventsOp,
+  purgeUnknownFacesOp,
+  type RecordOp,
+  removeCameraOp,
+  removeUnknownClusterOp,
+  revokeApiKeyOp,
+  toSqlitePlaceholders,
+  touchApiKeyOp,
+  type UnknownFaceEmbedding,
+  type UnknownFaceRecord,
+  unknownClusterFacesOp,
+  unknownFacesPageOp,
+  updateCameraOp,
+} from './records.js';
 import { LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_TABLE } from './schema.js';
 import type {
   AddFacesResult,
@@ -141,6 +191,9 @@ const FACE_SELECT = `SELECT f.id, f.person_id, m.model, m.template, m.normalized
   EXISTS (SELECT 1 FROM face_thumbnail t WHERE t.face_id = f.id) AS has_thumbnail
   FROM face f JOIN embedding_model m ON m.id = f.model_id`;
 
+/** How the records operations store values in SQLite. */
+const DIALECT: Dialect = { kind: 'sqlite' };
+
 /** The SQLite gallery store. Create with {@link SqliteStore.open}. */
 export class SqliteStore implements GalleryStore {
   readonly kind = 'sqlite' as const;
@@ -148,6 +201,8 @@ export class SqliteStore implements GalleryStore {
   private readonly db: Database.Database;
   private readonly index: IndexManager;
   private readonly now: () => number;
+  /** Prepared statements of the records operations, by SQL text. */
+  private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
 
   private constructor(path: string, db: Database.Database, options: SqliteStoreOptions) {
@@ -182,20 +237,31 @@ export class SqliteStore implements GalleryStore {
       throw invalidParameter('hnswThreshold', 'an integer ≥ 2', threshold);
     }
     const path = resolve(options.path);
-    let db: Database.Database | undefined;
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-      db = new Database(path, { timeout: options.busyTimeoutMs ?? 10000 });
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('secure_delete = ON');
-      migrate(db, options.now ?? Date.now);
-      return new SqliteStore(path, db, options);
-    } catch (err) {
-      db?.close();
-      throw mapError(err, `cannot open the gallery ${path}`);
+    const timeout = options.busyTimeoutMs ?? 10000;
+    const deadline = Date.now() + timeout;
+    for (let attempt = 0; ; attempt++) {
+      let db: Database.Database | undefined;
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+        db = new Database(path, { timeout });
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('secure_delete = ON');
+        migrate(db, options.now ?? Date.now);
+        return new SqliteStore(path, db, options);
+      } catch (err) {
+        db?.close();
+        // Switching a new file to WAL and the first migration take locks for which SQLite does
+        // not always call its busy handler: when another process is opening the same new file at
+        // that moment, wait a little and open again, until the busy timeout.
+        if (isBusy(err) && Date.now() < deadline) {
+          await sleep(Math.min(200, 10 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random()));
+          continue;
+        }
+        throw mapError(err, `cannot open the gallery ${path}`);
+      }
     }
   }
 
@@ -563,6 +629,160 @@ export class SqliteStore implements GalleryStore {
     }
   }
 
+  // Service records (see records.ts) ---------------------------------------------------------
+
+  async createApiKey(key: NewApiKey): Promise<ApiKeyRecord> {
+    return this.runWrite(createApiKeyOp(DIALECT, key, this.now()));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.runRead(listApiKeysOp());
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return this.runRead(findApiKeyByHashOp(hash));
+  }
+
+  async countActiveApiKeys(): Promise<number> {
+    return this.runRead(countActiveApiKeysOp());
+  }
+
+  async touchApiKey(id: number, time: number): Promise<void> {
+    return this.runWrite(touchApiKeyOp(id, time));
+  }
+
+  async revokeApiKey(ref: number | string): Promise<ApiKeyRecord> {
+    return this.runWrite(revokeApiKeyOp(ref, this.now()));
+  }
+
+  async addCamera(camera: NewCamera): Promise<CameraRecord> {
+    return this.runWrite(addCameraOp(DIALECT, camera, this.now()));
+  }
+
+  async listCameras(): Promise<CameraRecord[]> {
+    return this.runRead(listCamerasOp());
+  }
+
+  async getCamera(id: number): Promise<CameraRecord> {
+    return this.runRead(getCameraOp(id));
+  }
+
+  async updateCamera(id: number, changes: CameraChanges): Promise<CameraRecord> {
+    return this.runWrite(updateCameraOp(DIALECT, id, changes, this.now()));
+  }
+
+  async removeCamera(id: number): Promise<CameraRecord> {
+    return this.runWrite(removeCameraOp(id));
+  }
+
+  async addEvent(event: NewEvent): Promise<EventRecord> {
+    return this.runWrite(addEventOp(event));
+  }
+
+  async listEvents(query?: EventQuery): Promise<EventRecord[]> {
+    return this.runRead(listEventsOp(query));
+  }
+
+  async getEvent(id: number): Promise<EventRecord> {
+    return this.runRead(getEventOp(id));
+  }
+
+  async getEventSnapshot(id: number): Promise<Thumbnail | null> {
+    return this.runRead(getEventSnapshotOp(id));
+  }
+
+  async *iterateUnknownFaces(provenance: EmbeddingProvenance): AsyncIterable<UnknownFaceEmbedding> {
+    const p = checkProvenance(provenance);
+    let after = 0;
+    for (;;) {
+      const page = await this.runRead(unknownFacesPageOp(p, after, 1000, DIALECT));
+      for (const f of page) {
+        after = f.id;
+        yield f;
+      }
+      if (page.length < 1000) return;
+    }
+  }
+
+  async listUnknownClusters(query?: ClusterQuery): Promise<{ clusters: ClusterSummary[]; total: number }> {
+    return this.runRead(listUnknownClustersOp(query));
+  }
+
+  async getUnknownCluster(id: number): Promise<ClusterSummary & { faces: UnknownFaceRecord[] }> {
+    return this.runRead(getUnknownClusterOp(id));
+  }
+
+  async unknownClusterFaces(id: number): Promise<(UnknownFaceEmbedding & { thumbnail: Thumbnail | null })[]> {
+    return this.runRead(unknownClusterFacesOp(id));
+  }
+
+  async getUnknownFaceThumbnail(faceId: number): Promise<Thumbnail | null> {
+    return this.runRead(getUnknownFaceThumbnailOp(faceId));
+  }
+
+  async removeUnknownCluster(
+    id: number,
+    options?: { readonly personId?: number },
+  ): Promise<{ faces: number }> {
+    return this.runWrite(removeUnknownClusterOp(id, options?.personId));
+  }
+
+  async countUnknownFaces(): Promise<number> {
+    return this.runRead(countUnknownFacesOp());
+  }
+
+  async purgeUnknownFaces(before: number): Promise<number> {
+    return this.runWrite(purgeUnknownFacesOp(before));
+  }
+
+  async purgeEvents(before: number): Promise<number> {
+    return this.runWrite(purgeEventsOp(before));
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.runWrite(appendAuditOp(entry, this.now()));
+  }
+
+  async listAudit(limit?: number): Promise<AuditEntry[]> {
+    return this.runRead(listAuditOp(limit));
+  }
+
+  async addUnknownFace(face: NewUnknownFace, placement: ClusterPlacement): Promise<AddedUnknownFace> {
+    const f = checkUnknownFace(face);
+    return this.write(() => {
+      const model = this.ensureModel(f.embedding, f.embedding.vector.length, 0);
+      return this.drive(addUnknownFaceOp(DIALECT, f, model.id, placement, this.now()));
+    });
+  }
+
+  /** Run a records operation in one immediate (write) transaction. */
+  private runWrite<T>(op: RecordOp<T>): T {
+    return this.write(() => this.drive(op));
+  }
+
+  /** Run a records operation in one deferred (read) transaction. */
+  private runRead<T>(op: RecordOp<T>): T {
+    return this.read(() => this.db.transaction(() => this.drive(op)).deferred());
+  }
+
+  /** Execute the queries an operation yields, synchronously, feeding back their rows. */
+  private drive<T>(op: RecordOp<T>): T {
+    let step = op.next();
+    while (!step.done) {
+      const { sql, params } = toSqlitePlaceholders(step.value.sql, step.value.params);
+      let stmt = this.statements.get(sql);
+      if (!stmt) {
+        stmt = this.db.prepare(sql);
+        this.statements.set(sql, stmt);
+      }
+      let rows: Record<string, unknown>[] = [];
+      if (stmt.reader) rows = stmt.all(...params) as Record<string, unknown>[];
+      else stmt.run(...params);
+      step = op.next(rows);
+    }
+    return step.value;
+  }
+
   // ---------------------------------------------------------------------------------------
 
   /** Run a read; map errors. */
@@ -829,4 +1049,14 @@ function mapError(err: unknown, context: string): FaceError {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (code === 'SQLITE_CONSTRAINT_UNIQUE') return new ConflictError(`${context}: ${message}`, { cause: err });
   return new StoreError(`${context}: ${message}${code ? ` (${code})` : ''}`, { cause: err });
+}
+
+/** True for SQLite's "database is locked/busy" errors. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
 }

@@ -12,6 +12,7 @@
  *   the index throw {@link StoreError}. All extend `FaceError` with a stable `code`.
  */
 import type { Box, Embedding, EmbeddingProvenance } from '../core/index.js';
+import type { RecordsStore } from './records.js';
 
 /** A person by id (a positive integer) or by name (any spelling that normalizes to the stored name). */
 export type PersonRef = number | string;
@@ -185,10 +186,12 @@ export interface StoreCheck {
 
 /**
  * The gallery: people, their enrolled faces, and nearest-neighbour search over the faces'
- * embeddings. Every method is async (the Postgres store needs it); every change that touches
- * several rows is one transaction, so a failure or a crash leaves it either done or absent.
+ * embeddings, plus the service's records ({@link RecordsStore}: API keys, cameras, events,
+ * unknown faces, audit log). Every method is async (the Postgres store needs it); every change
+ * that touches several rows is one transaction, so a failure or a crash leaves it either done or
+ * absent.
  */
-export interface GalleryStore {
+export interface GalleryStore extends RecordsStore {
   /** `'sqlite'` or `'postgres'`. */
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data lives: the SQLite file path, or the Postgres URL with any password removed. */

@@ -23,6 +23,7 @@ import {
   row,
   TEST_PROVENANCE,
 } from './fixtures.js';
+import { recordsSuite } from './records-suite.js';
 
 /** How the suite gets stores of one backend. */
 export interface StoreHarness {
@@ -41,6 +42,7 @@ const OTHER: EmbeddingProvenance = { model: 'other-model@2', template: 'test-tem
 
 /** Register the shared store tests for one backend. */
 export function storeSuite(name: string, h: StoreHarness): void {
+  recordsSuite(name, h);
   describe(`gallery store contract: ${name}`, () => {
     let open: GalleryStore[] = [];
     const fresh = async (options?: { now?: () => number }) => {
