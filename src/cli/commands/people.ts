@@ -4,49 +4,10 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../../core/index.js';
-import type { FaceRecord, GalleryStore, Person } from '../../gallery/index.js';
+import type { GalleryStore, Person } from '../../gallery/index.js';
+import { faceRecordJson, personJson } from '../../recognize/index.js';
 import { openGallery } from '../context.js';
 import { printResult } from '../io.js';
-
-/** A person as the JSON of `people` prints it. */
-export interface PersonJson {
-  readonly id: number;
-  readonly name: string;
-  readonly faces: number;
-  readonly note: string | null;
-  /** ISO 8601 times (UTC). */
-  readonly created_at: string;
-  readonly updated_at: string;
-}
-
-/** The JSON of a person (snake_case keys, ISO times). */
-export function personJson(p: Person): PersonJson {
-  return {
-    id: p.id,
-    name: p.name,
-    faces: p.faceCount,
-    note: p.note,
-    created_at: new Date(p.createdAt).toISOString(),
-    updated_at: new Date(p.updatedAt).toISOString(),
-  };
-}
-
-/** The JSON of an enrolled face (no embedding, no thumbnail bytes). */
-export function faceRecordJson(f: FaceRecord): Record<string, unknown> {
-  return {
-    id: f.id,
-    source_name: f.sourceName,
-    source_sha256: f.sourceSha256,
-    box: [...f.box],
-    score: f.score,
-    created_at: new Date(f.createdAt).toISOString(),
-    thumbnail: f.hasThumbnail,
-    model: f.provenance.model,
-    template: f.provenance.template,
-    normalized: f.provenance.normalized,
-    dims: f.provenance.dims,
-  };
-}
 
 /**
  * The person a command-line argument names: the person of that name, else, for `#<id>`, the
