@@ -7,9 +7,12 @@ import { register as registerEmbed } from './commands/embed.js';
 import { register as registerEnroll } from './commands/enroll.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerIdentify } from './commands/identify.js';
+import { register as registerKeys } from './commands/keys.js';
 import { register as registerModels } from './commands/models.js';
 import { register as registerPeople } from './commands/people.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerWatch } from './commands/watch.js';
 import { exitCodeFor, printError } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -40,6 +43,9 @@ export function buildProgram(): Command {
   registerEnroll(program);
   registerIdentify(program);
   registerPeople(program);
+  registerServe(program, pkg.version);
+  registerKeys(program);
+  registerWatch(program);
   return program;
 }
 
