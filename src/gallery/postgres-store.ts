@@ -229,14 +229,15 @@ export class PostgresStore implements GalleryStore {
     return new PostgresStore(location, pool, options);
   }
 
-  async ensurePerson(name: string): Promise<EnsuredPerson> {
+  async ensurePerson(name: string, options?: { readonly note?: string | null }): Promise<EnsuredPerson> {
     const n = normalizePersonName(name);
+    const note = normalizeNote(options?.note ?? null);
     this.live();
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = this.now();
       const ins = await this.q<{ id: number }>(
-        'INSERT INTO person (name, note, created_at, updated_at) VALUES ($1, NULL, $2, $2) ON CONFLICT (name) DO NOTHING RETURNING id',
-        [n, now],
+        'INSERT INTO person (name, note, created_at, updated_at) VALUES ($1, $3, $2, $2) ON CONFLICT (name) DO NOTHING RETURNING id',
+        [n, now, note],
       );
       const p = await this.findPersonRow(undefined, { name: n });
       if (p) return { person: p, created: ins.length === 1 && ins[0]!.id === p.id };

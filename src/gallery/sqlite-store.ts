@@ -265,15 +265,16 @@ export class SqliteStore implements GalleryStore {
     }
   }
 
-  async ensurePerson(name: string): Promise<EnsuredPerson> {
+  async ensurePerson(name: string, options?: { readonly note?: string | null }): Promise<EnsuredPerson> {
     const n = normalizePersonName(name);
+    const note = normalizeNote(options?.note ?? null);
     return this.write(() => {
       const now = this.now();
       const info = this.db
         .prepare(
-          'INSERT INTO person (name, note, created_at, updated_at) VALUES (?, NULL, ?, ?) ON CONFLICT (name) DO NOTHING',
+          'INSERT INTO person (name, note, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
         )
-        .run(n, now, now);
+        .run(n, note, now, now);
       const row = this.db.prepare(`${PERSON_SELECT} WHERE p.name = ?`).get(n) as PersonRow;
       return { person: toPerson(row), created: info.changes === 1 };
     });

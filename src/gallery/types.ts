@@ -201,9 +201,11 @@ export interface GalleryStore extends RecordsStore {
    * Get the person with this name, creating them when absent. Race-free across connections and
    * processes: any number of concurrent calls with the same name end with one person.
    * @param name - Any spelling; normalized with {@link normalizePersonName}.
-   * @throws InvalidInputError for an invalid name.
+   * @param options.note - A note stored with the person when this call creates them, in the same
+   *   transaction (an existing person's note is left alone).
+   * @throws InvalidInputError for an invalid name or note (checked before anything is written).
    */
-  ensurePerson(name: string): Promise<EnsuredPerson>;
+  ensurePerson(name: string, options?: { readonly note?: string | null }): Promise<EnsuredPerson>;
 
   /**
    * The person with this id or name.

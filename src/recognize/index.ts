@@ -12,6 +12,7 @@ export * from './lfw.js';
 export * from './media.js';
 export * from './metrics.js';
 export * from './recognizer.js';
+export * from './retention.js';
 export * from './roc-plot.js';
 export * from './thresholds.js';
 export * from './unknowns.js';

@@ -123,22 +123,22 @@ export async function inspectIncomingImage(
       message: `${name} is not a supported image (its content looks like ${sniff.looksLike}; accepted: ${ACCEPTED_FORMATS})`,
     };
   }
-  let w: number;
-  let h: number;
-  if (sniff.claimed) [w, h] = sniff.claimed;
-  else {
-    try {
-      ({ width: w, height: h } = await probeImage(bytes, { name }));
-    } catch (err) {
-      return { ok: false, reason: 'invalid', message: errorMessage(err) };
-    }
-  }
-  if (w * h > maxPixels) {
-    return {
+  const tooLarge = (w: number, h: number) =>
+    ({
       ok: false,
       reason: 'too_large',
       message: `${name} is ${w}×${h} pixels (${mp(w * h)} MP), more than the ${mp(maxPixels)} MP limit`,
-    };
+    }) as const;
+  if (sniff.claimed && sniff.claimed[0] * sniff.claimed[1] > maxPixels) {
+    return tooLarge(sniff.claimed[0], sniff.claimed[1]);
+  }
+  // The sniffed size is the first header's (a GIF's logical screen); a frame inside may claim
+  // more, which the decoder's header reader sees: probe as readIncomingImage does.
+  try {
+    const info = await probeImage(bytes, { name });
+    if (info.width * info.height > maxPixels) return tooLarge(info.width, info.height);
+  } catch (err) {
+    return { ok: false, reason: 'invalid', message: errorMessage(err) };
   }
   return { ok: true, format: sniff.format };
 }

@@ -21,6 +21,21 @@ export interface OutputTensor extends FloatTensor {
 }
 
 /**
+ * Turn off onnxruntime's telemetry unless the user set `ORT_DISABLE_TELEMETRY` themselves.
+ *
+ * The Linux build of onnxruntime-node 1.30 starts Microsoft's telemetry client when its first
+ * session is created: it writes a device id and an event database under
+ * `~/.cache/Microsoft/DeveloperTools/.onnxruntime/`, a session file and a debug log in the
+ * temporary folder, and uploads events over HTTPS when it finds a CA bundle. facerec promises
+ * that nothing leaves the machine and nothing is written outside its data directory
+ * (test/reliability/data-dir.test.ts traces the file system calls), so the variable the library
+ * reads is set before the first session exists (the native runtime reads it then, not at import).
+ */
+export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.ORT_DISABLE_TELEMETRY === undefined) env.ORT_DISABLE_TELEMETRY = '1';
+}
+
+/**
  * An onnxruntime inference session for one model, checked against a {@link ModelSpec}.
  *
  * @example
@@ -58,6 +73,7 @@ export class OnnxSession {
    *   inputs and outputs when they differ.
    */
   static async load(path: string, spec: ModelSpec, options: RuntimeOptions): Promise<OnnxSession> {
+    disableOrtTelemetry();
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, {

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -19,7 +19,14 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import { ConfigError, errorMessage } from '../core/index.js';
 import type { GalleryStore } from '../gallery/index.js';
-import { type FaceRecognizer, thresholdForFar, UnknownFaces } from '../recognize/index.js';
+import {
+  DEFAULT_RETENTION,
+  type FaceRecognizer,
+  type RetentionPolicy,
+  RetentionScheduler,
+  thresholdForFar,
+  UnknownFaces,
+} from '../recognize/index.js';
 import type { VideoSource } from '../video/index.js';
 import { FailureLimiter, isLoopbackHost, KeyRing, requestKey } from './auth.js';
 import { CameraManager, type RecognitionDeps } from './cameras.js';
@@ -95,6 +102,12 @@ export interface ServiceConfig {
   readonly requestTimeoutMs?: number;
   /** Headers must arrive within this, ms. Default 10 000. */
   readonly headersTimeoutMs?: number;
+  /** How long events and unknown faces are kept (purged at start, then hourly). Default 90 / 30 days. */
+  readonly retention?: RetentionPolicy;
+  /** Time between retention purges, ms. Default one hour. */
+  readonly retentionIntervalMs?: number;
+  /** Clock for retention, ms since the epoch (tests use a fake one). Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** A created (not yet listening) service. */
@@ -103,6 +116,8 @@ export interface FacerecService {
   readonly context: ServiceContext;
   /** Start listening; resolves with the URL. */
   listen(): Promise<{ url: string; port: number }>;
+  /** The retention schedule (started with the service, stopped by {@link close}). */
+  readonly retention: RetentionScheduler;
   /** Stop cameras and live connections, then the server. The store and recognizer stay open. */
   close(): Promise<void>;
 }
@@ -195,8 +210,9 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
     startedAt: Date.now(),
     settings: () => settings,
     async updateSettings(patch) {
-      settings = applyPatch(settings, patch, recognizer.provenance);
-      await saveSettings(config.dataDir, settings);
+      const next = applyPatch(settings, patch, recognizer.provenance);
+      await saveSettings(config.dataDir, next);
+      settings = next;
       cached = undefined;
       return settings;
     },
@@ -270,7 +286,10 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
 
   await app.register(multipart, {
     limits: {
-      fileSize: options.maxBodyBytes,
+      // One byte over the limit: busboy only truncates a file at its fileSize and then reads on to
+      // the end of the part (for a 1 GB part, all of it) before anyone hears of it; with the extra
+      // byte readUploads sees the upload pass the limit and refuses it at once (413, then close).
+      fileSize: options.maxBodyBytes + 1,
       files: options.maxFiles,
       fields: 10,
       parts: options.maxFiles + 10,
@@ -396,16 +415,30 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
   });
 
   app.setErrorHandler((err, req, reply) => {
+    // (Not `req.raw.destroyed`: a request whose body was read whole is destroyed too.)
+    if (isClientAbort(err) || (req.raw.socket instanceof Socket && req.raw.socket.destroyed)) {
+      // The client closed or reset the connection mid-request: nobody is left to answer, and it
+      // is not a fault of the server (499, as nginx counts it).
+      reply.hijack();
+      if (req.raw.socket instanceof Socket) req.raw.socket.destroy();
+      requests.record(
+        req.method,
+        req.routeOptions.url ?? 'unmatched',
+        499,
+        (performance.now() - req.startedAt) / 1000,
+      );
+      return;
+    }
     const c = classifyError(err, options.maxBodyBytes);
     if (c.fault)
       log(
         `${req.method} ${req.routeOptions.url ?? 'unmatched'}: ${errorMessage(err)}${err instanceof Error && c.status >= 500 ? `\n${err.stack ?? ''}` : ''}`,
       );
+    const body = JSON.stringify(errorBody(c.code, c.message));
     if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket' && !reply.sent) {
       // A refused WebSocket upgrade: answer on the socket and end it gracefully (the websocket
       // plugin destroys upgrade sockets after a response, which can drop the answer).
       reply.hijack();
-      const body = JSON.stringify(errorBody(c.code, c.message));
       const extra = Object.entries(c.headers)
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
@@ -415,13 +448,54 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
       );
       return;
     }
-    for (const [k, v] of Object.entries(c.headers)) reply.header(k, v);
-    // An unread body is not drained: the connection closes after the answer.
     const unread =
-      Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (c.status === 413 || c.status === 408 || (unread && [401, 403, 415, 429].includes(c.status))) {
-      reply.header('connection', 'close');
+      (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined) &&
+      !req.raw.complete;
+    // (Only on a real socket: requests injected in-process have no connection to linger on.)
+    if (
+      unread &&
+      [401, 403, 413, 415, 429].includes(c.status) &&
+      !reply.sent &&
+      req.raw.socket instanceof Socket
+    ) {
+      // Refused with (part of) the body still on its way. Closing the socket right after the
+      // answer would make the kernel reset the connection while the client is still sending,
+      // and a reset discards the answer before the client reads it ("connection reset" instead
+      // of the 413 message). So: answer, half-close, then read and discard for a moment (at most
+      // LINGER_MS and LINGER_BYTES, never kept in memory) before closing for good.
+      reply.hijack();
+      const headers: Record<string, string> = {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(body)),
+        connection: 'close',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'x-frame-options': 'DENY',
+        'cache-control': 'no-store',
+        ...Object.fromEntries(
+          Object.entries(reply.getHeaders())
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => [k.toLowerCase(), String(v)]),
+        ),
+        ...c.headers,
+      };
+      const head = Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      lingeringClose(
+        req.raw,
+        `HTTP/1.1 ${c.status} ${http.STATUS_CODES[c.status] ?? 'Error'}\r\n${head}\r\n${body}`,
+      );
+      const seconds = (performance.now() - req.startedAt) / 1000;
+      requests.record(req.method, req.routeOptions.url ?? 'unmatched', c.status, seconds);
+      if (config.logRequests)
+        log(
+          `${req.method} ${req.routeOptions.url ?? 'unmatched'} ${c.status} ${(seconds * 1000).toFixed(1)} ms`,
+        );
+      return;
     }
+    for (const [k, v] of Object.entries(c.headers)) reply.header(k, v);
+    if (c.status === 413 || c.status === 408) reply.header('connection', 'close');
     reply.code(c.status).type('application/json').send(errorBody(c.code, c.message));
   });
 
@@ -473,11 +547,29 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
 
   await app.ready();
   if (config.startCameras !== false) await cameras.start();
+  const retention = new RetentionScheduler(store, config.retention ?? DEFAULT_RETENTION, {
+    unknowns,
+    ...(config.now ? { now: config.now } : {}),
+    ...(config.retentionIntervalMs !== undefined ? { intervalMs: config.retentionIntervalMs } : {}),
+    onPurge: (r) => {
+      log(`retention: purged ${r.events} events and ${r.unknownFaces} unknown faces`);
+      store
+        .appendAudit({
+          actor: 'retention',
+          action: 'retention.purge',
+          detail: `events ${r.events}, unknown faces ${r.unknownFaces}`,
+        })
+        .catch(() => undefined);
+    },
+    onError: (message) => log(`retention: the purge failed (tried again in an hour): ${message}`),
+  });
+  retention.start();
 
   let closed = false;
   return {
     app,
     context: ctx,
+    retention,
     async listen() {
       await app.listen({ host, port });
       const addr = app.server.address() as AddressInfo;
@@ -488,10 +580,45 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
       if (closed) return;
       closed = true;
       hub.closeAll(1001, 'server shutting down');
+      await retention.stop();
       await cameras.close();
       await app.close();
     },
   };
+}
+
+/** How long, and how many bytes, a refused upload is read and discarded after the answer. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Send `response` and half-close the connection, then discard what the client still sends for
+ * up to {@link LINGER_MS} or {@link LINGER_BYTES}, then close it (see the error handler).
+ */
+function lingeringClose(req: http.IncomingMessage, response: string): void {
+  const socket = req.socket;
+  let discarded = 0;
+  const close = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) close();
+  });
+  req.once('end', close);
+  req.once('error', close);
+  socket.once('close', () => clearTimeout(timer));
+  req.resume();
+  socket.end(response);
+}
+
+/** True for the errors of a request whose client closed or reset the connection. */
+function isClientAbort(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.message === 'aborted';
 }
 
 /** True when a request's Origin (if any) is the server's own origin. */

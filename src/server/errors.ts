@@ -138,6 +138,10 @@ export function classifyError(err: unknown, maxBodyBytes?: number): ClassifiedEr
   }
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown };
   const fcode = typeof e?.code === 'string' ? e.code : undefined;
+  if (fcode === 'ENOSPC' || fcode === 'EDQUOT') {
+    // A file the service writes beside the gallery (settings, TLS files) on a full disk.
+    return { ...plain('insufficient_storage', 'The disk holding the data directory is full'), fault: true };
+  }
   const message = typeof e?.message === 'string' ? e.message : 'Bad request';
   if (e?.validation !== undefined) return plain('bad_request', message);
   if (fcode !== undefined && fcode in FASTIFY_CODES) {

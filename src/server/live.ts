@@ -224,12 +224,22 @@ export function liveRoute(
         sendJson({ type: 'error', error: { code, message }, ...(seq !== undefined ? { seq } : {}) });
 
       const startDevice = () => {
+        const seqs = new Map<number, number>();
         const source = new PushSource({
           id: client.prefix,
           maxFrameBytes: ctx.options.maxFrameBytes,
           maxWidth: 640,
+          // A frame whose header looked fine but whose data does not decode (truncated, corrupt)
+          // is answered like any refused frame, so the client never waits for it.
+          onDecodeError: (pushed, message) => {
+            const clientSeq = seqs.get(pushed);
+            seqs.delete(pushed);
+            if (clientSeq !== undefined && !closed) {
+              const text = message.split(`frame ${pushed} of ${client.prefix}`).join(`frame ${clientSeq}`);
+              errorMsg('invalid_image', text, clientSeq);
+            }
+          },
         });
-        const seqs = new Map<number, number>();
         const opts = streamRecognition(deps, {
           cameraId: null,
           label,

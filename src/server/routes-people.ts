@@ -118,13 +118,13 @@ export function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (req, reply) => {
-      const { person, created } = await store.ensurePerson(req.body.name);
+      // Name and note in one transaction: a refused note (or a full disk) creates nobody.
+      const { person: p, created } = await store.ensurePerson(req.body.name, { note: req.body.note ?? null });
       if (!created)
         throw new HttpError(
           'conflict',
-          `A person named ${JSON.stringify(person.name)} already exists (id ${person.id})`,
+          `A person named ${JSON.stringify(p.name)} already exists (id ${p.id})`,
         );
-      const p = req.body.note ? await store.setNote(person.id, req.body.note) : person;
       ctx.audit(req, 'person.create', 'person', p.id);
       reply.code(201);
       return personWithThumb(store, p);

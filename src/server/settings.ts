@@ -8,7 +8,7 @@
  * size that keeps a stranger from being named as someone with probability `target_fpir`; the
  * user may fix one threshold for both instead.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EmbeddingProvenance, invalidParameter } from '../core/index.js';
 import {
@@ -69,19 +69,29 @@ export async function loadSettings(dataDir: string): Promise<StoredSettings> {
   }
 }
 
-/** Write the settings atomically (temporary file, then rename), owner-only. */
+/**
+ * Write the settings atomically (temporary file flushed to disk, then renamed), owner-only. On
+ * failure (a full disk) the temporary file is removed and the previous settings stay.
+ */
 export async function saveSettings(dataDir: string, s: StoredSettings): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, SETTINGS_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(
-    tmp,
-    `${JSON.stringify({ threshold: s.threshold, target_fpir: s.targetFpir }, null, 2)}\n`,
-    {
-      mode: 0o600,
-    },
-  );
-  await rename(tmp, path);
+  try {
+    const f = await open(tmp, 'w', 0o600);
+    try {
+      await f.writeFile(
+        `${JSON.stringify({ threshold: s.threshold, target_fpir: s.targetFpir }, null, 2)}\n`,
+      );
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
 }
 
 /**

@@ -31,6 +31,11 @@ export interface DecodeFrameOptions {
   readonly maxWidth?: number;
   /** Largest frame accepted, pixels. Default 40 MP. */
   readonly maxPixels?: number;
+  /**
+   * Called when a taken frame cannot be decoded (it is skipped and counted in `decodeErrors`),
+   * with the frame's `seq` and the decoder's message; e.g. to answer the client that sent it.
+   */
+  readonly onDecodeError?: (seq: number, message: string) => void;
 }
 
 /** An error that retrying cannot fix: the iteration throws it and the source closes. */
@@ -54,6 +59,7 @@ export abstract class SourceCore implements VideoSource {
   readonly #listeners = new Set<StateListener>();
   readonly #maxWidth: number;
   readonly #maxPixels: number | undefined;
+  readonly #onDecodeError: ((seq: number, message: string) => void) | undefined;
   #state: SourceState = 'offline';
   #lastError: string | undefined;
   #iterating = false;
@@ -70,6 +76,7 @@ export abstract class SourceCore implements VideoSource {
     this.slot = new LatestSlot<PendingFrame>();
     this.#maxWidth = opts.maxWidth ?? 640;
     this.#maxPixels = opts.maxPixels;
+    this.#onDecodeError = opts.onDecodeError;
     if (opts.onState) this.#listeners.add(opts.onState);
   }
 
@@ -184,6 +191,11 @@ export abstract class SourceCore implements VideoSource {
     } catch (err) {
       this.counters.decodeErrors++;
       this.#lastError = errorMessage(err);
+      try {
+        this.#onDecodeError?.(p.seq, this.#lastError);
+      } catch {
+        // A listener's failure is not the source's.
+      }
       return undefined;
     }
   }

@@ -44,6 +44,12 @@ describe('classifyError', () => {
       507,
       'insufficient_storage',
     ],
+    [
+      'a file write on a full disk (ENOSPC)',
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 }),
+      507,
+      'insufficient_storage',
+    ],
     ['ModelLoadError', new ModelLoadError('broken'), 500, 'internal'],
     [
       'validation',

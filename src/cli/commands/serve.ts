@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, invalidParameter } from '../../core/index.js';
+import { RETENTION_HELP, retentionFromOptions } from '../../recognize/index.js';
 import {
   createService,
   DEFAULT_HOST,
@@ -29,6 +30,8 @@ interface ServeOptions {
   maxMegapixels?: string;
   cameras?: boolean;
   logRequests?: boolean;
+  keepEvents?: string;
+  keepUnknowns?: string;
 }
 
 /** Add the `serve` command. */
@@ -55,6 +58,8 @@ export function register(program: Command, version: string): void {
       '--keep-snapshots',
       'keep a crop of the face with each event and unknown face (default: no image kept)',
     )
+    .option('--keep-events <days>', RETENTION_HELP.events)
+    .option('--keep-unknowns <days>', RETENTION_HELP.unknowns)
     .option('--require-key', 'require an API key even on 127.0.0.1')
     .option('--max-body-mb <n>', 'largest request body, MB (default 20)')
     .option('--max-megapixels <n>', 'largest image, megapixels (default 40)')
@@ -99,6 +104,7 @@ The API is described in docs/api.md and at /api/v1/openapi.json.`,
               'a number from 1 to 500',
               (n) => n >= 1 && n <= 500,
             ) * 1e6;
+      const retention = retentionFromOptions(opts);
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
         throw invalidParameter('--tls-cert/--tls-key', 'both files, or neither', opts.tlsCert ?? opts.tlsKey);
       }
@@ -154,6 +160,7 @@ The API is described in docs/api.md and at /api/v1/openapi.json.`,
           ...(maxPixels !== undefined ? { maxPixels } : {}),
           startCameras: opts.cameras !== false,
           logRequests: opts.logRequests === true,
+          retention,
         });
         const { url, port: actual } = await service.listen();
         const people = await store.countPeople();

@@ -9,7 +9,14 @@ import type { Command } from 'commander';
 import { errorMessage, InvalidInputError, invalidParameter, type RawImage } from '../../core/index.js';
 import type { GalleryStore } from '../../gallery/index.js';
 import { saveImage } from '../../image/index.js';
-import { type FaceRecognizer, galleryCoverage, identifyEmbeddings } from '../../recognize/index.js';
+import {
+  type FaceRecognizer,
+  galleryCoverage,
+  identifyEmbeddings,
+  RETENTION_HELP,
+  RetentionScheduler,
+  retentionFromOptions,
+} from '../../recognize/index.js';
 import {
   annotateFrame,
   describeSource,
@@ -49,6 +56,7 @@ interface WatchCliOptions {
   loop?: boolean;
   keepSnapshots?: boolean;
   watchdog?: string;
+  keepEvents?: string;
 }
 
 /** The summary printed when watching stops. */
@@ -108,6 +116,7 @@ export function register(program: Command): void {
       'store the best crop of each face with its events in the gallery (default: no face image kept)',
     )
     .option('--watchdog <s>', 'reconnect when no frame comes for s seconds', '10')
+    .option('--keep-events <days>', RETENTION_HELP.events)
     .addHelpText(
       'after',
       [
@@ -146,12 +155,19 @@ async function watch(program: Command, input: string, opts: WatchCliOptions): Pr
   const camera = opts.camera ?? describeSource(spec);
   const json = opts.json === true || opts.jsonFrames === true;
   const keepSnapshots = opts.keepSnapshots === true;
+  // watch writes events only; the service's unknown faces are its own to purge.
+  const retention = { ...retentionFromOptions(opts), unknownFacesDays: null };
 
   const recognizer = await loadRecognizer(program, threshold !== undefined ? { threshold } : {});
   let store: GalleryStore | undefined;
   let outputs: Outputs | undefined;
+  let purger: RetentionScheduler | undefined;
   try {
     store = await openGallery(program);
+    purger = new RetentionScheduler(store, retention, {
+      onError: (m) => process.stderr.write(`facerec: retention purge failed: ${m}\n`),
+    });
+    purger.start();
     const identifier = await galleryIdentifierFor(recognizer, store, threshold);
     const source = openSource(spec, {
       id: camera,
@@ -214,6 +230,7 @@ async function watch(program: Command, input: string, opts: WatchCliOptions): Pr
       printSummary(json, summary(camera, source, pipeline, (performance.now() - runStart) / 1000));
     }
   } finally {
+    await purger?.stop();
     await outputs?.close().catch(() => undefined);
     await store?.close();
     await recognizer.dispose();
