@@ -11,8 +11,17 @@
  * for the 1M figures (building that index takes minutes on two cores).
  * Targets (reported, not asserted): HNSW at 1M p50 ≤ 1 ms and recall@1 ≥ 0.99; exact at 100k
  * p50 ≤ 10 ms.
+ *
+ * `sealing`: the cost of encrypting embeddings at rest (`FACEREC_EMBEDDING_KEY`), plaintext and
+ * encrypted SQLite galleries side by side in the same run (`FACEREC_BENCH_SEALING_SIZE` faces,
+ * default 100000): insert rate, store search p50 (exact and HNSW), open time (open + first search,
+ * which loads or builds the index), encrypting an existing gallery in place, file size. The HNSW
+ * part uses a cheaper graph (connectivity 8, expansionAdd 40) so that the two builds stay short; the
+ * load cost it measures depends on the file size, not on the graph's quality.
+ *
+ * Parts: `FACEREC_BENCH_GALLERY_PARTS` (comma-separated among `search,insert,sealing`; default all).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -21,10 +30,13 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import {
   DEFAULT_HNSW_PARAMS,
   exactKnn,
+  type GalleryStore,
   HnswIndex,
+  type IndexEvent,
   type NewFace,
   PostgresStore,
   SqliteStore,
+  type SqliteStoreOptions,
 } from '../src/gallery/index.js';
 import {
   clusteredVectors,
@@ -34,7 +46,7 @@ import {
   rng,
   row,
 } from '../test/gallery/fixtures.js';
-import { round, type Suite } from './harness.js';
+import { median, round, type Suite } from './harness.js';
 
 const DIMS = 128;
 const CENTRES = 3000;
@@ -230,6 +242,186 @@ async function insertBench(log: (l: string) => void): Promise<Record<string, unk
   return out;
 }
 
+/** A fixed test key (64 hex digits); the figures do not depend on its value. */
+const BENCH_KEY = 'a3'.repeat(16) + '5c'.repeat(16);
+
+/** Store search latency (k = 5) over `count` queries. */
+async function storeSearch(
+  s: GalleryStore,
+  queries: Float32Array,
+  count: number,
+): Promise<{ p50_ms: number; p99_ms: number; n: number }> {
+  const times: number[] = [];
+  for (let q = 0; q < count; q++) {
+    const query = embedding(row(queries, q % (queries.length / DIMS), DIMS));
+    const t = performance.now();
+    await s.search(query, 5);
+    times.push(performance.now() - t);
+  }
+  return latency(times);
+}
+
+/** Open a store and run one search (which loads or builds its index); ms, with the index events. */
+async function timedOpen(
+  options: SqliteStoreOptions,
+  query: Float32Array,
+): Promise<{ ms: number; store: SqliteStore; events: IndexEvent[] }> {
+  const events: IndexEvent[] = [];
+  const t = performance.now();
+  const store = await SqliteStore.open({ ...options, onIndexEvent: (e) => events.push(e) });
+  await store.search(embedding(query), 5);
+  return { ms: performance.now() - t, store, events };
+}
+
+/** Bytes of a gallery file with its WAL. */
+function fileBytes(path: string): number {
+  let n = 0;
+  for (const p of [path, `${path}-wal`]) {
+    try {
+      n += statSync(p).size;
+    } catch {
+      // No WAL.
+    }
+  }
+  return n;
+}
+
+async function sealingBench(n: number, log: (l: string) => void): Promise<Record<string, unknown>> {
+  const centres = randomUnitVectors(CENTRES, DIMS, rng(2024));
+  const m = clusteredVectors(n, centres, DIMS, SIGMA, rng(11));
+  const queries = clusteredVectors(500, centres, DIMS, SIGMA, rng(12));
+  const dir = mkdtempSync(join(tmpdir(), 'facerec-bench-sealing-'));
+  const variants = [
+    { name: 'plain', dir: join(dir, 'plain'), key: undefined },
+    { name: 'sealed', dir: join(dir, 'sealed'), key: BENCH_KEY },
+  ] as const;
+  const cheap = { connectivity: 8, expansionAdd: 40 };
+  const opts = (
+    v: (typeof variants)[number],
+    extra: Partial<SqliteStoreOptions> = {},
+  ): SqliteStoreOptions => ({
+    path: join(v.dir, 'gallery.sqlite'),
+    hnswThreshold: 10 * n,
+    hnsw: cheap,
+    ...(v.key ? { embeddingKey: v.key } : {}),
+    ...extra,
+  });
+  const out: Record<string, Record<string, unknown>> = { plain: {}, sealed: {} };
+  const ratio = (a: number, b: number) => round(b / a, 2);
+  try {
+    for (const v of variants) mkdirSync(v.dir);
+    // Inserts: batches of 1000 faces (one transaction each), the two stores alternating.
+    const stores = await Promise.all(variants.map((v) => SqliteStore.open(opts(v))));
+    const spent = [0, 0];
+    const batch = 1000;
+    for (let b = 0; b * batch < n; b++) {
+      const count = Math.min(batch, n - b * batch);
+      for (let i = 0; i < 2; i++) {
+        const s = stores[i]!;
+        const t = performance.now();
+        const { person } = await s.ensurePerson(`Person ${b % 500}`);
+        await s.addFaces(person.id, faces(m, b * batch, count));
+        spent[i]! += performance.now() - t;
+      }
+    }
+    variants.forEach((v, i) => {
+      out[v.name]!.insert_faces_per_s = Math.round(n / (spent[i]! / 1000));
+    });
+    log(
+      `sealing ${n}: insert plain ${out.plain!.insert_faces_per_s}/s, sealed ${out.sealed!.insert_faces_per_s}/s`,
+    );
+    // Store search, exact index.
+    for (let i = 0; i < 2; i++) await storeSearch(stores[i]!, queries, 50);
+    for (let i = 0; i < 2; i++)
+      out[variants[i]!.name]!.exact_search_k5 = await storeSearch(stores[i]!, queries, 300);
+    for (const s of stores) await s.close();
+    variants.forEach((v) => {
+      out[v.name]!.file_mb = round(fileBytes(join(v.dir, 'gallery.sqlite')) / 2 ** 20, 1);
+    });
+    // Open + first search with the exact index (reads, and for sealed opens, every row).
+    const exactOpen: number[][] = [[], []];
+    for (let r = 0; r < 3; r++) {
+      for (let i = 0; i < 2; i++) {
+        const o = await timedOpen(opts(variants[i]!), row(queries, 0, DIMS));
+        exactOpen[i]!.push(o.ms);
+        await o.store.close();
+      }
+    }
+    variants.forEach((v, i) => {
+      out[v.name]!.open_exact_ms = round(median(exactOpen[i]!), 1);
+    });
+    log(
+      `sealing ${n}: open (exact) plain ${out.plain!.open_exact_ms} ms, sealed ${out.sealed!.open_exact_ms} ms`,
+    );
+    // Encrypting an existing plaintext gallery in place (a copy of the plaintext one).
+    const copy = join(dir, 'upgrade');
+    mkdirSync(copy);
+    copyFileSync(join(variants[0].dir, 'gallery.sqlite'), join(copy, 'gallery.sqlite'));
+    const t = performance.now();
+    await (await SqliteStore.open({ path: join(copy, 'gallery.sqlite'), embeddingKey: BENCH_KEY })).close();
+    const upgradeS = round((performance.now() - t) / 1000, 2);
+    log(`sealing ${n}: encrypting an existing gallery in place took ${upgradeS} s`);
+    // HNSW: build once per store (saved plaintext / sealed through the RAM folder), then reopen.
+    const hnswBuild: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const o = await timedOpen(opts(variants[i]!, { hnswThreshold: 20000 }), row(queries, 0, DIMS));
+      hnswBuild.push(o.ms);
+      await o.store.close();
+      log(`sealing ${n}: ${variants[i]!.name} HNSW built and saved in ${(o.ms / 1000).toFixed(1)} s`);
+    }
+    const hnswOpen: number[][] = [[], []];
+    const hnswSearch: Record<string, unknown>[] = [];
+    const loaded: boolean[] = [true, true];
+    for (let r = 0; r < 3; r++) {
+      for (let i = 0; i < 2; i++) {
+        const o = await timedOpen(opts(variants[i]!, { hnswThreshold: 20000 }), row(queries, 0, DIMS));
+        hnswOpen[i]!.push(o.ms);
+        loaded[i] = loaded[i]! && o.events.some((e) => e.action === 'loaded');
+        if (r === 2) {
+          await storeSearch(o.store, queries, 50);
+          hnswSearch[i] = await storeSearch(o.store, queries, 500);
+        }
+        await o.store.close();
+      }
+    }
+    variants.forEach((v, i) => {
+      out[v.name]!.open_hnsw_ms = round(median(hnswOpen[i]!), 1);
+      out[v.name]!.open_hnsw_loaded_from_file = loaded[i];
+      out[v.name]!.hnsw_search_k5 = hnswSearch[i];
+      out[v.name]!.hnsw_first_build_s = round(hnswBuild[i]! / 1000, 1);
+    });
+    log(
+      `sealing ${n}: open (HNSW) plain ${out.plain!.open_hnsw_ms} ms, sealed ${out.sealed!.open_hnsw_ms} ms`,
+    );
+    // Sealed without a RAM folder: the HNSW index is rebuilt at every open.
+    const noRam = await timedOpen(
+      opts(variants[1], { hnswThreshold: 20000, ramDir: null }),
+      row(queries, 0, DIMS),
+    );
+    await noRam.store.close();
+    const noRamS = round(noRam.ms / 1000, 1);
+    log(`sealing ${n}: sealed without a RAM folder, open (HNSW rebuilt) ${noRamS} s`);
+    const p50 = (v: string, k: string) => (out[v]![k] as { p50_ms: number }).p50_ms;
+    return {
+      faces: n,
+      ...out,
+      encrypt_existing_gallery_s: upgradeS,
+      sealed_without_ram_dir_open_hnsw_s: noRamS,
+      ratios_sealed_over_plain: {
+        insert_rate: ratio(out.plain!.insert_faces_per_s as number, out.sealed!.insert_faces_per_s as number),
+        exact_search_p50: ratio(p50('plain', 'exact_search_k5'), p50('sealed', 'exact_search_k5')),
+        hnsw_search_p50: ratio(p50('plain', 'hnsw_search_k5'), p50('sealed', 'hnsw_search_k5')),
+        open_exact: ratio(out.plain!.open_exact_ms as number, out.sealed!.open_exact_ms as number),
+        open_hnsw: ratio(out.plain!.open_hnsw_ms as number, out.sealed!.open_hnsw_ms as number),
+        file_size: ratio(out.plain!.file_mb as number, out.sealed!.file_mb as number),
+      },
+      note: `HNSW graph: connectivity ${cheap.connectivity}, expansionAdd ${cheap.expansionAdd} (cheaper than the defaults, to keep the two builds short). Open = open + first search (index loaded from its file, or built from the rows).`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const suite: Suite = {
   name: 'gallery',
   async run(log) {
@@ -237,13 +429,22 @@ export const suite: Suite = {
       .split(',')
       .map((s) => Number(s.trim()))
       .filter((n) => Number.isInteger(n) && n > 0);
-    const search = await searchBench(sizes, log);
-    const insert = await insertBench(log);
-    return {
+    const parts = (process.env.FACEREC_BENCH_GALLERY_PARTS ?? 'search,insert,sealing')
+      .split(',')
+      .map((s) => s.trim());
+    const sealingSize = Number(process.env.FACEREC_BENCH_SEALING_SIZE ?? 100000);
+    const report: Record<string, unknown> = {
       data: `${CENTRES} identity centres on the 128-d unit sphere, members σ=${SIGMA}, normalized`,
-      search,
-      insert,
-      targets: { hnsw_1m_p50_ms: 1, hnsw_1m_recall_at_1: 0.99, exact_100k_p50_ms: 10 },
     };
+    if (parts.includes('search')) report.search = await searchBench(sizes, log);
+    if (parts.includes('insert')) report.insert = await insertBench(log);
+    if (parts.includes('sealing')) {
+      report.sealing = await sealingBench(
+        Number.isInteger(sealingSize) && sealingSize > 0 ? sealingSize : 100000,
+        log,
+      );
+    }
+    report.targets = { hnsw_1m_p50_ms: 1, hnsw_1m_recall_at_1: 0.99, exact_100k_p50_ms: 10 };
+    return report;
   },
 };

@@ -8,7 +8,7 @@
  * const faces = await fr.analyze(await decodeImage('group.jpg'));
  */
 export * from './core/index.js';
+export { type GalleryStore, openStore } from './gallery/index.js';
 export { decodeImage, encodeJpeg, encodePng, probeImage, saveImage } from './image/index.js';
 export * from './recognize/index.js';
-export { type GalleryStore, openStore } from './gallery/index.js';
 export { openSource, StreamPipeline } from './video/index.js';

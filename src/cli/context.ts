@@ -67,5 +67,9 @@ export function galleryUrl(program: Command, env: NodeJS.ProcessEnv = process.en
  * `FACEREC_DB`), else `<data>/gallery.sqlite`. The caller closes it.
  */
 export function openGallery(program: Command): Promise<GalleryStore> {
-  return openStore({ dataDir: cliContext(program).paths.dataDir, db: galleryUrl(program) });
+  return openStore({
+    dataDir: cliContext(program).paths.dataDir,
+    db: galleryUrl(program),
+    embeddingKey: process.env.FACEREC_EMBEDDING_KEY,
+  });
 }

@@ -18,5 +18,13 @@ export {
 } from './postgres-store.js';
 export * from './records.js';
 export { LATEST_VERSION, MIGRATIONS, type Migration } from './schema.js';
+export {
+  EMBEDDING_KEY_ENV,
+  EmbeddingSealer,
+  parseEmbeddingKey,
+  rowPurpose,
+  SEAL_OVERHEAD,
+  type Sealer,
+} from './sealing.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export * from './types.js';

@@ -25,6 +25,12 @@ export interface OpenStoreOptions {
   readonly hnsw?: Partial<HnswParams>;
   /** SQLite only: index events (built, loaded, saved …) for logs. */
   readonly onIndexEvent?: (event: IndexEvent) => void;
+  /**
+   * Encrypt embeddings at rest with this key (the text of `FACEREC_EMBEDDING_KEY`: 64 hex digits
+   * or base64/base64url of 32 bytes); empty or absent: off. SQLite only: a Postgres gallery refuses
+   * to open with a key (pgvector needs plaintext vectors).
+   */
+  readonly embeddingKey?: string | undefined;
   /** Postgres only: pool size. Default 10. */
   readonly poolSize?: number;
   /** Clock, ms since the epoch. */
@@ -35,7 +41,8 @@ export interface OpenStoreOptions {
  * Open the gallery: PostgreSQL when `db` is a Postgres URL, else the SQLite file in `dataDir`.
  *
  * @throws InvalidInputError for a `db` that is not a Postgres URL; StoreError when the database
- *   cannot be opened.
+ *   cannot be opened; ConfigError for a malformed or wrong `embeddingKey`, a missing one for an
+ *   encrypted gallery, or any key with Postgres.
  *
  * @example
  * const store = await openStore({ dataDir: resolvePaths().dataDir, db: process.env.FACEREC_DB });
@@ -51,6 +58,7 @@ export async function openStore(options: OpenStoreOptions): Promise<GalleryStore
     return PostgresStore.open({
       connectionString: db,
       ...(options.poolSize !== undefined ? { poolSize: options.poolSize } : {}),
+      ...(options.embeddingKey !== undefined ? { embeddingKey: options.embeddingKey } : {}),
       ...now,
     });
   }
@@ -62,6 +70,7 @@ export async function openStore(options: OpenStoreOptions): Promise<GalleryStore
     ...(options.hnswThreshold !== undefined ? { hnswThreshold: options.hnswThreshold } : {}),
     ...(options.hnsw ? { hnsw: options.hnsw } : {}),
     ...(options.onIndexEvent ? { onIndexEvent: options.onIndexEvent } : {}),
+    ...(options.embeddingKey !== undefined ? { embeddingKey: options.embeddingKey } : {}),
     ...now,
   });
 }

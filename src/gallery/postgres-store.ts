@@ -12,9 +12,15 @@
  * reuses their space and never zeroes them; there is no `secure_delete`. Operators who need
  * erasure on disk run `VACUUM FULL face, person, face_thumbnail` (rewrites the tables) after
  * removals.
+ *
+ * Encryption of embeddings at rest (`FACEREC_EMBEDDING_KEY`) is not available here: pgvector
+ * computes distances inside the server on plaintext vectors, so sealed vectors could not be
+ * searched. The store refuses to open when given a key rather than silently storing plaintext;
+ * use the server's own encryption at rest (an encrypted volume) instead.
  */
 import pg from 'pg';
 import {
+  ConfigError,
   ConflictError,
   type Embedding,
   type EmbeddingProvenance,
@@ -75,6 +81,7 @@ import {
   updateCameraOp,
 } from './records.js';
 import { LATEST_VERSION, MIGRATIONS, postgresVectorIndexSql, SCHEMA_VERSION_TABLE } from './schema.js';
+import { EMBEDDING_KEY_ENV } from './sealing.js';
 import type {
   AddFacesResult,
   DuplicateFace,
@@ -121,6 +128,11 @@ export interface PostgresStoreOptions {
   readonly efSearch?: number;
   /** Clock, ms since the epoch. */
   readonly now?: () => number;
+  /**
+   * Must be empty or absent: embeddings cannot be encrypted in Postgres (pgvector searches
+   * plaintext vectors). A key makes {@link PostgresStore.open} refuse with a ConfigError.
+   */
+  readonly embeddingKey?: string | undefined;
 }
 
 /** Advisory lock keys (arbitrary constants: "facerec" + purpose). */
@@ -199,12 +211,17 @@ export class PostgresStore implements GalleryStore {
    * and bring the schema up to date.
    *
    * @throws InvalidInputError for a malformed URL; StoreError when the server cannot be reached,
-   *   refuses, or holds a newer schema.
+   *   refuses, or holds a newer schema; ConfigError when an `embeddingKey` is given.
    *
    * @example
    * const store = await PostgresStore.open({ connectionString: process.env.FACEREC_DB! });
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    if (typeof options?.embeddingKey === 'string' && options.embeddingKey.trim() !== '') {
+      throw new ConfigError(
+        `${EMBEDDING_KEY_ENV} is set, but embeddings cannot be encrypted in PostgreSQL: pgvector searches plaintext vectors inside the server. Unset ${EMBEDDING_KEY_ENV} to use PostgreSQL (and rely on the server's encryption at rest), or use the SQLite gallery.`,
+      );
+    }
     const location = redactUrl(options?.connectionString);
     const poolSize = options.poolSize ?? 10;
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 100) {

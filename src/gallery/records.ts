@@ -21,6 +21,7 @@ import {
 } from '../core/index.js';
 import { decodeVector, encodeVector } from './codec.js';
 import { codePointLength, findControlCharacter, normalizePersonName } from './names.js';
+import { rowPurpose, type Sealer } from './sealing.js';
 import type { Thumbnail } from './types.js';
 import { checkEmbedding, checkId, MAX_THUMBNAIL_BYTES, THUMBNAIL_TYPES } from './validate.js';
 
@@ -344,6 +345,11 @@ export type RecordOp<T> = Generator<RecordQuery, T, Record<string, unknown>[]>;
 /** How values differ between the backends. */
 export interface Dialect {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * SQLite with an embedding key: embeddings are stored sealed (sealing.ts), bound to their table
+   * and row id. Absent: stored as plain little-endian float32 bytes (SQLite) or `vector` (Postgres).
+   */
+  readonly sealer?: Sealer | undefined;
 }
 
 /**
@@ -800,15 +806,21 @@ function toUnknown(r: Record<string, unknown>): UnknownFaceRecord {
   };
 }
 
-function toUnknownEmbedding(r: Record<string, unknown>): UnknownFaceEmbedding {
+function toUnknownEmbedding(r: Record<string, unknown>, d?: Dialect): UnknownFaceEmbedding {
   const dims = Number(r.dims);
+  let stored = r.embedding;
+  if (d?.sealer && stored instanceof Uint8Array) {
+    stored = d.sealer.open(stored, rowPurpose('unknown_face', Number(r.id)));
+  }
+  const vector = readVector(stored, dims);
+  if (stored !== r.embedding) (stored as Buffer).fill(0);
   return {
     ...toUnknown(r),
     embedding: {
       model: String(r.model),
       template: String(r.template),
       normalized: readBool(r.normalized),
-      vector: readVector(r.embedding, dims),
+      vector,
     },
   };
 }
@@ -879,15 +891,29 @@ export function* addUnknownFaceOp(
       : null;
   const eventId =
     f.eventId !== null && (yield q('SELECT id FROM event WHERE id = $1', f.eventId))[0] ? f.eventId : null;
+  // A sealed embedding is bound to its row id, so the id is chosen before the insert (the
+  // AUTOINCREMENT rule: one more than the largest id ever used; race-free in the write transaction).
+  let sealedId: number | null = null;
+  let stored = vecParam(d, f.embedding.vector);
+  if (d.sealer) {
+    const next = yield q(
+      `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'unknown_face'), 0),
+        coalesce((SELECT max(id) FROM unknown_face), 0)) + 1 AS id`,
+    );
+    sealedId = Number(next[0]!.id);
+    const plain = stored as Buffer;
+    stored = d.sealer.seal(plain, rowPurpose('unknown_face', sealedId));
+    plain.fill(0);
+  }
   const rows = yield q(
-    `INSERT INTO unknown_face (time, camera_id, event_id, cluster_id, model_id, embedding, box_x1, box_y1, box_x2, box_y2, score, thumbnail_mime, thumbnail)
-     VALUES ($1, $2, $3, $4, $5, ${vecExpr(d, '$6')}, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    `INSERT INTO unknown_face (${sealedId === null ? '' : 'id, '}time, camera_id, event_id, cluster_id, model_id, embedding, box_x1, box_y1, box_x2, box_y2, score, thumbnail_mime, thumbnail)
+     VALUES (${sealedId === null ? '' : '$14, '}$1, $2, $3, $4, $5, ${vecExpr(d, '$6')}, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
     f.time,
     cameraId,
     eventId,
     target,
     modelId,
-    vecParam(d, f.embedding.vector),
+    stored,
     f.box[0],
     f.box[1],
     f.box[2],
@@ -895,6 +921,7 @@ export function* addUnknownFaceOp(
     f.score,
     f.thumbnail?.mime ?? null,
     f.thumbnail ? Buffer.from(f.thumbnail.bytes) : null,
+    ...(sealedId === null ? [] : [sealedId]),
   );
   yield q('UPDATE unknown_cluster SET updated_at = $1 WHERE id = $2', now, target);
   return {
@@ -930,7 +957,7 @@ export function* unknownFacesPageOp(
     afterId,
     limit,
   );
-  return rows.map(toUnknownEmbedding);
+  return rows.map((r) => toUnknownEmbedding(r, d));
 }
 
 /** Summaries of clusters (by the ids given, in that order). */
@@ -1010,9 +1037,13 @@ export function* getUnknownClusterOp(id: number): RecordOp<ClusterSummary & { fa
   return { ...summary!, faces: faces.map(toUnknown) };
 }
 
-/** A cluster's faces with embeddings and thumbnails. */
+/**
+ * A cluster's faces with embeddings and thumbnails.
+ * @param d - The store's dialect (needed to open sealed embeddings); default plain.
+ */
 export function* unknownClusterFacesOp(
   id: number,
+  d?: Dialect,
 ): RecordOp<(UnknownFaceEmbedding & { thumbnail: Thumbnail | null })[]> {
   const cid = checkId(id, 'id');
   if (!(yield q('SELECT id FROM unknown_cluster WHERE id = $1', cid))[0]) {
@@ -1024,7 +1055,7 @@ export function* unknownClusterFacesOp(
     cid,
   );
   return rows.map((r) => ({
-    ...toUnknownEmbedding(r),
+    ...toUnknownEmbedding(r, d),
     thumbnail:
       r.thumbnail === null || r.thumbnail === undefined
         ? null

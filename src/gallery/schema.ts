@@ -14,6 +14,10 @@
  * its own index inside the database: `vector_state` (per provenance: face count, checksum,
  * largest face id, last tombstone) and `face_tombstone` (ids and hashes of deleted faces, no
  * embedding), which keep the usearch/exact index beside the file in step (see index/manager.ts).
+ *
+ * With an embedding key (SQLite only), the `embedding` BLOBs of `face` and `unknown_face` hold
+ * sealed values (sealing.ts: 32 bytes longer, still a multiple of 4) and `gallery_setting` records
+ * it; checksums and tombstone hashes stay those of the plaintext bytes.
  */
 
 /** One migration step. */
@@ -293,6 +297,25 @@ export const MIGRATIONS: readonly Migration[] = [
         detail text
       )`,
       'CREATE INDEX audit_log_time ON audit_log (time)',
+    ],
+  },
+  {
+    version: 3,
+    name: 'gallery settings (embedding encryption)',
+    // One row per setting. `embedding_sealing` (SQLite only, written when the embeddings are
+    // encrypted, see sealing.ts) holds JSON {version, cipher, keyCheck, since}: no key, only a
+    // value derived from it that recognizes the right key.
+    sqlite: [
+      `CREATE TABLE gallery_setting (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      )`,
+    ],
+    postgres: [
+      `CREATE TABLE gallery_setting (
+        name text PRIMARY KEY,
+        value text NOT NULL
+      )`,
     ],
   },
 ];

@@ -9,13 +9,22 @@
  * WAL is checkpointed and truncated, so neither `-wal` nor `-shm` keeps the deleted bytes.
  * The file and its folder are created owner-only (0600/0700): they hold biometric data.
  *
+ * With an embedding key (`FACEREC_EMBEDDING_KEY`, see sealing.ts) every embedding is stored sealed
+ * (AES-256-GCM, bound to its table and row id) and opened when read; the search index in memory
+ * holds plaintext, so search is as fast as without a key, and the HNSW index saved beside the
+ * database is sealed too (see index/manager.ts). The gallery records the key's check value, so a
+ * missing or wrong key is reported at open. Opening a plaintext gallery with a key encrypts its
+ * embeddings in one transaction and scrubs the plaintext copies (zeroed cells, truncated WAL,
+ * zeroed index files). There is no way back short of re-enrolling: keep the key.
+ *
  * better-sqlite3 is synchronous; the methods are async to share the {@link GalleryStore}
  * interface with Postgres, and run their SQLite work in one synchronous stretch.
  */
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  ConfigError,
   ConflictError,
   type Embedding,
   type EmbeddingProvenance,
@@ -27,13 +36,7 @@ import {
 import { checksumAdd, checksumSub, decodeVector, encodeVector, faceHash } from './codec.js';
 import { dimsMismatch, notFoundPerson, provenanceRefused } from './errors.js';
 import type { HnswParams } from './index/hnsw.js';
-import {
-  type IndexEvent,
-  IndexManager,
-  type VectorRow,
-  type VectorSource,
-  type VectorState,
-} from './index/manager.js';
+import { type IndexEvent, IndexManager, type VectorSource, type VectorState } from './index/manager.js';
 import { normalizeNote, normalizePersonName } from './names.js';
 import {
   type AddedUnknownFace,
@@ -86,6 +89,7 @@ import {
   updateCameraOp,
 } from './records.js';
 import { LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_TABLE } from './schema.js';
+import { EMBEDDING_KEY_ENV, EmbeddingSealer, rowPurpose, SEAL_VERSION } from './sealing.js';
 import type {
   AddFacesResult,
   DuplicateFace,
@@ -133,6 +137,29 @@ export interface SqliteStoreOptions {
   readonly now?: () => number;
   /** Called when the search index is built, loaded, caught up or saved (logging, tests). */
   readonly onIndexEvent?: (event: IndexEvent) => void;
+  /**
+   * Encrypt the embeddings at rest with this key: the text of `FACEREC_EMBEDDING_KEY`, 64 hex
+   * digits or base64/base64url of 32 bytes. Empty or absent: off. A gallery once encrypted must
+   * always be opened with the same key; a plaintext gallery opened with a key is encrypted.
+   */
+  readonly embeddingKey?: string | undefined;
+  /**
+   * With `embeddingKey`: a folder in RAM (tmpfs or ramfs) through which the HNSW index passes
+   * in plaintext for a moment when it is saved sealed or loaded. Default `/dev/shm` when it is a
+   * tmpfs; null: the HNSW index of an encrypted gallery is never saved and is rebuilt at open.
+   */
+  readonly ramDir?: string | null;
+}
+
+/** The settings row of an encrypted gallery. */
+const SEALING_SETTING = 'embedding_sealing';
+
+/** What `gallery_setting.embedding_sealing` holds. */
+interface SealingRecord {
+  readonly version: number;
+  readonly cipher: string;
+  readonly keyCheck: string;
+  readonly since: number;
 }
 
 interface PersonRow {
@@ -203,18 +230,32 @@ export class SqliteStore implements GalleryStore {
   private readonly now: () => number;
   /** Prepared statements of the records operations, by SQL text. */
   private readonly statements = new Map<string, Database.Statement>();
+  /** The sealer of an encrypted gallery, null for a plaintext one. */
+  private readonly sealer: EmbeddingSealer | null;
+  /** How the records operations store values (carries the sealer). */
+  private readonly dialect: Dialect;
   private closed = false;
 
-  private constructor(path: string, db: Database.Database, options: SqliteStoreOptions) {
+  private constructor(
+    path: string,
+    db: Database.Database,
+    options: SqliteStoreOptions,
+    sealer: EmbeddingSealer | null,
+    ramDir: string | null,
+  ) {
     this.location = path;
     this.db = db;
     this.now = options.now ?? Date.now;
+    this.sealer = sealer;
+    this.dialect = sealer ? { kind: 'sqlite', sealer } : DIALECT;
     this.index = new IndexManager(this.vectorSource(), {
       dir: dirname(path),
       ...(options.hnswThreshold !== undefined ? { hnswThreshold: options.hnswThreshold } : {}),
       ...(options.hnsw ? { hnsw: options.hnsw } : {}),
       ...(options.onIndexEvent ? { onEvent: options.onIndexEvent } : {}),
       now: this.now,
+      sealer,
+      ramDir,
     });
   }
 
@@ -222,7 +263,8 @@ export class SqliteStore implements GalleryStore {
    * Open (creating when missing) a gallery file and bring its schema up to date.
    *
    * @throws StoreError when the file is not a SQLite database, is from a newer facerec, or
-   *   cannot be opened.
+   *   cannot be opened; ConfigError for a malformed `embeddingKey`, for an encrypted gallery
+   *   opened without its key or with another one, or for a `ramDir` that is not in RAM.
    *
    * @example
    * const store = await SqliteStore.open({ path: 'facerec-data/gallery.sqlite' });
@@ -236,6 +278,8 @@ export class SqliteStore implements GalleryStore {
     if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 2)) {
       throw invalidParameter('hnswThreshold', 'an integer ≥ 2', threshold);
     }
+    const sealer = EmbeddingSealer.fromText(options.embeddingKey);
+    const ramDir = sealer ? resolveRamDir(options.ramDir) : null;
     const path = resolve(options.path);
     const timeout = options.busyTimeoutMs ?? 10000;
     const deadline = Date.now() + timeout;
@@ -250,7 +294,11 @@ export class SqliteStore implements GalleryStore {
         db.pragma('foreign_keys = ON');
         db.pragma('secure_delete = ON');
         migrate(db, options.now ?? Date.now);
-        return new SqliteStore(path, db, options);
+        const encrypted = applySealing(db, sealer, options.now ?? Date.now);
+        const store = new SqliteStore(path, db, options, sealer, ramDir);
+        if (encrypted) db.pragma('wal_checkpoint(TRUNCATE)');
+        store.index.scrubPlaintextFiles();
+        return store;
       } catch (err) {
         db?.close();
         // Switching a new file to WAL and the first migration take locks for which SQLite does
@@ -334,9 +382,12 @@ export class SqliteStore implements GalleryStore {
     const r = resolvePersonRef(ref);
     const { person, faces } = this.write(() => {
       const p = this.mustFindPerson(r);
-      const rows = this.db
-        .prepare('SELECT id, model_id, embedding FROM face WHERE person_id = ? ORDER BY id')
-        .all(p.id) as RemovedFaceRow[];
+      this.assertSealingUnchanged();
+      const rows = (
+        this.db
+          .prepare('SELECT id, model_id, embedding FROM face WHERE person_id = ? ORDER BY id')
+          .all(p.id) as RemovedFaceRow[]
+      ).map((f) => ({ ...f, embedding: this.openFace(f.id, f.embedding) }));
       this.recordRemovals(rows);
       this.db.prepare('DELETE FROM person WHERE id = ?').run(p.id);
       return { person: p, faces: rows };
@@ -358,10 +409,14 @@ export class SqliteStore implements GalleryStore {
       const seen = new Map<string, number>();
       const added: FaceRecord[] = [];
       const duplicates: DuplicateFace[] = [];
+      this.assertSealingUnchanged();
       const insert = this.db.prepare(
-        `INSERT INTO face (person_id, model_id, embedding, source_name, source_sha256, box_x1, box_y1, box_x2, box_y2, score, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO face (id, person_id, model_id, embedding, source_name, source_sha256, box_x1, box_y1, box_x2, box_y2, score, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      // A sealed embedding is bound to its row id, so ids are chosen before the insert (the
+      // AUTOINCREMENT rule, race-free inside this write transaction); null lets SQLite choose.
+      let nextId = this.sealer ? this.nextRowId('face') : 0;
       const bySource = this.db.prepare(
         'SELECT id FROM face WHERE person_id = ? AND source_sha256 = ? AND model_id = ?',
       );
@@ -387,10 +442,12 @@ export class SqliteStore implements GalleryStore {
           }
         }
         const bytes = encodeVector(f.vector);
+        const chosen = this.sealer ? nextId++ : null;
         const info = insert.run(
+          chosen,
           p.id,
           model.id,
-          bytes,
+          chosen === null ? bytes : this.sealer!.seal(bytes, rowPurpose('face', chosen)),
           f.sourceName,
           f.sourceSha256,
           f.box[0],
@@ -455,9 +512,11 @@ export class SqliteStore implements GalleryStore {
           owner === undefined ? `No face with id ${id}` : `No face with id ${id} for person ${owner}`,
         );
       }
-      this.recordRemovals([f]);
+      this.assertSealingUnchanged();
+      const plain = { ...f, embedding: this.openFace(f.id, f.embedding) };
+      this.recordRemovals([plain]);
       this.db.prepare('DELETE FROM face WHERE id = ?').run(id);
-      return f;
+      return plain;
     });
     this.afterRemoval([row]);
     return { personId: row.person_id };
@@ -521,17 +580,24 @@ export class SqliteStore implements GalleryStore {
     if (!model) return;
     let after = 0;
     for (;;) {
-      const rows = this.read(
-        () =>
+      const rows = this.read(() => {
+        this.assertSealingUnchanged();
+        return (
           this.db
             .prepare(
               'SELECT id, person_id, embedding FROM face WHERE model_id = ? AND id > ? ORDER BY id LIMIT ?',
             )
-            .all(model.id, after, batch) as { id: number; person_id: number; embedding: Buffer }[],
-      );
+            .all(model.id, after, batch) as { id: number; person_id: number; embedding: Buffer }[]
+        ).map((row) => {
+          const plain = this.openFace(row.id, row.embedding);
+          const vector = decodeVector(plain, model.dims);
+          if (plain !== row.embedding) plain.fill(0);
+          return { faceId: row.id, personId: row.person_id, vector };
+        });
+      });
       for (const row of rows) {
-        after = row.id;
-        yield { faceId: row.id, personId: row.person_id, vector: decodeVector(row.embedding, model.dims) };
+        after = row.faceId;
+        yield row;
       }
       if (rows.length < batch) return;
     }
@@ -601,7 +667,11 @@ export class SqliteStore implements GalleryStore {
         const st = this.db.prepare('SELECT count FROM vector_state WHERE model_id = ?').get(m.id) as
           | { count: number }
           | undefined;
-        this.index.sync(m.id, m.dims);
+        try {
+          this.index.sync(m.id, m.dims);
+        } catch (err) {
+          problems.push(`model ${m.id}: ${err instanceof Error ? err.message : String(err)}`);
+        }
         const size = this.index.describe(m.id)?.size ?? 0;
         faces += rows;
         indexed += size;
@@ -696,7 +766,8 @@ export class SqliteStore implements GalleryStore {
     const p = checkProvenance(provenance);
     let after = 0;
     for (;;) {
-      const page = await this.runRead(unknownFacesPageOp(p, after, 1000, DIALECT));
+      this.read(() => this.assertSealingUnchanged());
+      const page = await this.runRead(unknownFacesPageOp(p, after, 1000, this.dialect));
       for (const f of page) {
         after = f.id;
         yield f;
@@ -714,7 +785,8 @@ export class SqliteStore implements GalleryStore {
   }
 
   async unknownClusterFaces(id: number): Promise<(UnknownFaceEmbedding & { thumbnail: Thumbnail | null })[]> {
-    return this.runRead(unknownClusterFacesOp(id));
+    this.read(() => this.assertSealingUnchanged());
+    return this.runRead(unknownClusterFacesOp(id, this.dialect));
   }
 
   async getUnknownFaceThumbnail(faceId: number): Promise<Thumbnail | null> {
@@ -751,8 +823,9 @@ export class SqliteStore implements GalleryStore {
   async addUnknownFace(face: NewUnknownFace, placement: ClusterPlacement): Promise<AddedUnknownFace> {
     const f = checkUnknownFace(face);
     return this.write(() => {
+      this.assertSealingUnchanged();
       const model = this.ensureModel(f.embedding, f.embedding.vector.length, 0);
-      return this.drive(addUnknownFaceOp(DIALECT, f, model.id, placement, this.now()));
+      return this.drive(addUnknownFaceOp(this.dialect, f, model.id, placement, this.now()));
     });
   }
 
@@ -808,6 +881,35 @@ export class SqliteStore implements GalleryStore {
 
   private live(): void {
     if (this.closed) throw new StoreError('The gallery store is closed');
+  }
+
+  /** A face's embedding bytes as stored, opened when the gallery is encrypted (a fresh buffer then). */
+  private openFace(id: number, stored: Buffer): Buffer {
+    return this.sealer ? this.sealer.open(stored, rowPurpose('face', id)) : stored;
+  }
+
+  /** The id AUTOINCREMENT would give the next row of a table (inside a write transaction). */
+  private nextRowId(table: 'face' | 'unknown_face'): number {
+    const r = this.db
+      .prepare(
+        `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0),
+           coalesce((SELECT max(id) FROM ${table}), 0)) + 1 AS id`,
+      )
+      .get(table) as { id: number };
+    return r.id;
+  }
+
+  /**
+   * A plaintext store checks, before it reads or writes embeddings, that no other process has
+   * encrypted the gallery since it opened (an encrypted gallery never goes back to plaintext).
+   */
+  private assertSealingUnchanged(): void {
+    if (this.sealer) return;
+    if (this.db.prepare('SELECT 1 FROM gallery_setting WHERE name = ?').get(SEALING_SETTING)) {
+      throw new ConfigError(
+        `The gallery's embeddings were encrypted by another process after this one opened it: reopen it with ${EMBEDDING_KEY_ENV} set`,
+      );
+    }
   }
 
   private findPersonRow(r: ResolvedRef): Person | null {
@@ -919,24 +1021,44 @@ export class SqliteStore implements GalleryStore {
             )
             .all(modelId, afterSeq) as { seq: number; face_id: number; hash: number }[]
         ).map((t) => ({ seq: t.seq, faceId: t.face_id, hash: t.hash })),
-      facesAfter: (modelId, afterId, limit) =>
-        this.db
+      facesAfter: (modelId, afterId, limit) => {
+        this.assertSealingUnchanged();
+        const rows = this.db
           .prepare('SELECT id, embedding FROM face WHERE model_id = ? AND id > ? ORDER BY id LIMIT ?')
-          .all(modelId, afterId, limit) as VectorRow[],
+          .all(modelId, afterId, limit) as { id: number; embedding: Buffer }[];
+        return this.sealer
+          ? rows.map((r) => ({ id: r.id, embedding: this.openFace(r.id, r.embedding) }))
+          : rows;
+      },
+      persistable: () => {
+        try {
+          const set = this.db.prepare('SELECT 1 FROM gallery_setting WHERE name = ?').get(SEALING_SETTING);
+          return (set !== undefined) === (this.sealer !== null);
+        } catch {
+          return false;
+        }
+      },
       readAll: (modelId, onRow) =>
         this.db
           .transaction((): VectorState => {
+            this.assertSealingUnchanged();
             let count = 0;
             let checksum = 0;
             let maxFaceId = 0;
             const rows = this.db
               .prepare('SELECT id, embedding FROM face WHERE model_id = ? ORDER BY id')
-              .iterate(modelId) as IterableIterator<VectorRow>;
-            for (const row of rows) {
+              .iterate(modelId) as IterableIterator<{ id: number; embedding: Buffer }>;
+            for (const stored of rows) {
+              const row = this.sealer
+                ? { id: stored.id, embedding: this.openFace(stored.id, stored.embedding) }
+                : stored;
               maxFaceId = row.id;
-              if (!onRow(row)) continue;
-              count++;
-              checksum = checksumAdd(checksum, faceHash(row.id, row.embedding));
+              const accepted = onRow(row);
+              if (accepted) {
+                count++;
+                checksum = checksumAdd(checksum, faceHash(row.id, row.embedding));
+              }
+              if (row !== stored) row.embedding.fill(0);
             }
             const st = this.db
               .prepare(
@@ -1001,6 +1123,98 @@ function migrate(db: Database.Database, now: () => number): void {
       );
     }
   }).immediate();
+}
+
+/**
+ * Check the gallery's encryption against the key given, in one transaction: an encrypted
+ * gallery needs its key; a plaintext one opened with a key has every embedding (faces and unknown
+ * faces) sealed in place and the key's check value recorded.
+ * @returns True when this call encrypted the gallery (the caller then truncates the WAL).
+ * @throws ConfigError for a missing or wrong key.
+ */
+function applySealing(db: Database.Database, sealer: EmbeddingSealer | null, now: () => number): boolean {
+  const check = db.transaction((): boolean => {
+    const row = db.prepare('SELECT value FROM gallery_setting WHERE name = ?').get(SEALING_SETTING) as
+      | { value: string }
+      | undefined;
+    if (row) {
+      let rec: Partial<SealingRecord> = {};
+      try {
+        rec = JSON.parse(row.value) as SealingRecord;
+      } catch {
+        // Reported below as an unknown format.
+      }
+      if (rec.version !== SEAL_VERSION || rec.cipher !== 'aes-256-gcm' || typeof rec.keyCheck !== 'string') {
+        throw new StoreError(
+          `The gallery's embeddings are encrypted in a format this facerec does not know (${row.value.slice(0, 80)}). Use a newer facerec.`,
+        );
+      }
+      if (!sealer) {
+        throw new ConfigError(
+          `The gallery's embeddings are encrypted: set ${EMBEDDING_KEY_ENV} to the key they were encrypted with`,
+        );
+      }
+      if (!sealer.matches(rec.keyCheck)) {
+        throw new ConfigError(
+          `${EMBEDDING_KEY_ENV} is not the key this gallery's embeddings were encrypted with: set the key used when it was encrypted`,
+        );
+      }
+      return false;
+    }
+    if (!sealer) return false;
+    for (const table of ['face', 'unknown_face'] as const) {
+      const page = db.prepare(`SELECT id, embedding FROM ${table} WHERE id > ? ORDER BY id LIMIT 1000`);
+      const update = db.prepare(`UPDATE ${table} SET embedding = ? WHERE id = ?`);
+      let after = 0;
+      for (;;) {
+        const rows = page.all(after) as { id: number; embedding: Buffer }[];
+        for (const r of rows) {
+          update.run(sealer.seal(r.embedding, rowPurpose(table, r.id)), r.id);
+          r.embedding.fill(0);
+          after = r.id;
+        }
+        if (rows.length < 1000) break;
+      }
+    }
+    const rec: SealingRecord = {
+      version: SEAL_VERSION,
+      cipher: 'aes-256-gcm',
+      keyCheck: sealer.checkValue,
+      since: now(),
+    };
+    db.prepare('INSERT INTO gallery_setting (name, value) VALUES (?, ?)').run(
+      SEALING_SETTING,
+      JSON.stringify(rec),
+    );
+    return true;
+  });
+  // Without a key only a read is needed; with one, the check and the encryption are one write.
+  return sealer ? check.immediate() : check.deferred();
+}
+
+/** tmpfs and ramfs `statfs` types: folders whose files live in memory only. */
+const RAM_FS_TYPES: readonly number[] = [0x01021994, 0x858458f6];
+
+/**
+ * The RAM folder for sealed index files: the one given (it must be a tmpfs or ramfs folder), or
+ * /dev/shm when it is one, or null (then the HNSW index of an encrypted gallery is not saved).
+ */
+function resolveRamDir(given: string | null | undefined): string | null {
+  if (given === null) return null;
+  const inRam = (dir: string): boolean => {
+    try {
+      return statSync(dir).isDirectory() && RAM_FS_TYPES.includes(Number(statfsSync(dir).type));
+    } catch {
+      return false;
+    }
+  };
+  if (given === undefined) return inRam('/dev/shm') ? '/dev/shm' : null;
+  if (typeof given !== 'string' || !inRam(given)) {
+    throw new ConfigError(
+      `Expected a folder on a tmpfs or ramfs (files in memory only) for ramDir but received ${JSON.stringify(String(given))}`,
+    );
+  }
+  return resolve(given);
 }
 
 function toPerson(r: PersonRow): Person {

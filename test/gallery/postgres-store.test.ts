@@ -80,7 +80,7 @@ describe('PostgresStore specifics', () => {
       );
       assert.deepEqual(
         versions.rows.map((r) => r.version),
-        [1, 2],
+        [1, 2, 3],
       );
     } finally {
       await s.close();

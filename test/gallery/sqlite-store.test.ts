@@ -97,7 +97,7 @@ function runChild(args: string[]): Promise<string> {
 }
 
 describe('SqliteStore: files, settings, schema', () => {
-  it('creates gallery.sqlite owner-only in WAL mode with the pragmas set, schema versions 1 and 2', async () => {
+  it('creates gallery.sqlite owner-only in WAL mode with the pragmas set, schema versions 1 to 3', async () => {
     const dir = newDir();
     const s = await openStore({ dataDir: dir });
     assert.equal(s.kind, 'sqlite');
@@ -109,7 +109,7 @@ describe('SqliteStore: files, settings, schema', () => {
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     assert.deepEqual(
       raw.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all(),
-      [1, 2],
+      [1, 2, 3],
     );
     const tables = raw
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -124,6 +124,7 @@ describe('SqliteStore: files, settings, schema', () => {
       'unknown_face',
       'api_key',
       'audit_log',
+      'gallery_setting',
     ]) {
       assert.ok(tables.includes(t), t);
     }

@@ -20,6 +20,15 @@
  * SHA-256 and the count/checksum are checked; on any mismatch the index is rebuilt. Removals
  * are saved at once and the previous file is overwritten with zeros before it is unlinked, so no
  * index file keeps a removed embedding; additions are saved when many are pending and at close.
+ *
+ * In an encrypted gallery (a {@link Sealer} is given) no plaintext vector is written to the
+ * database's folder. usearch reads and writes only named files, so the index passes through a
+ * private folder in RAM (`ramDir`, a tmpfs such as /dev/shm): usearch saves it there, the bytes
+ * are read back, the RAM file is unlinked, and the sealed bytes are saved beside the
+ * database as above (the record says `sealed: true`); loading runs the other way. Without a RAM
+ * folder the HNSW index is never saved and is rebuilt from the database at open (slow for large
+ * galleries: see bench/gallery.ts). Plaintext index files from before the gallery was encrypted are
+ * zeroed and removed ({@link IndexManager.scrubPlaintextFiles}).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -27,11 +36,13 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
   renameSync,
+  rmdirSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -39,6 +50,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { checksumAdd, checksumSub, decodeVectorInto, faceHash } from '../codec.js';
+import { indexPurpose, SEAL_VERSION, type Sealer } from '../sealing.js';
 import { ExactIndex, type Neighbours } from './exact.js';
 import { DEFAULT_HNSW_PARAMS, HnswIndex, type HnswParams } from './hnsw.js';
 
@@ -81,6 +93,11 @@ export interface VectorSource {
    * @returns The state of the rows read.
    */
   readAll(modelId: number, onRow: (row: VectorRow) => boolean): VectorState;
+  /**
+   * False when index files must not be written now (the gallery's encryption changed since this
+   * process opened it). Optional: absent means true.
+   */
+  persistable?(): boolean;
 }
 
 /** Something the index manager did, for logs and tests. */
@@ -111,6 +128,13 @@ export interface IndexManagerOptions {
   readonly onEvent?: (event: IndexEvent) => void;
   /** Clock, ms since the epoch. */
   readonly now?: () => number;
+  /** An encrypted gallery's sealer: saved indexes are sealed with it. Absent: saved in plaintext. */
+  readonly sealer?: Sealer | null;
+  /**
+   * With a sealer: a folder in RAM (tmpfs) where usearch writes and reads the plaintext index
+   * for a moment. Null or absent: a sealed gallery's HNSW index is never saved (rebuilt at open).
+   */
+  readonly ramDir?: string | null;
 }
 
 /** The default exact → HNSW switch point, in faces. */
@@ -134,6 +158,8 @@ interface SavedRecord {
   readonly lastTombstone: number;
   readonly placeholders: { live: number[]; next: number };
   readonly savedAt: number;
+  /** True when the file is sealed (an encrypted gallery); absent in plaintext records. */
+  readonly sealed?: boolean;
 }
 
 class ModelIndex {
@@ -175,6 +201,10 @@ export class IndexManager {
   private readonly params: HnswParams;
   private readonly onEvent: (event: IndexEvent) => void;
   private readonly now: () => number;
+  private readonly sealer: Sealer | null;
+  private readonly ramDir: string | null;
+  /** False for a sealed gallery without a RAM folder: HNSW indexes live in memory only. */
+  private readonly persists: boolean;
 
   /**
    * @param source - The database side.
@@ -188,6 +218,9 @@ export class IndexManager {
     this.params = { ...DEFAULT_HNSW_PARAMS, ...options.hnsw };
     this.onEvent = options.onEvent ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.sealer = options.sealer ?? null;
+    this.ramDir = this.sealer ? (options.ramDir ?? null) : null;
+    this.persists = this.sealer === null || this.ramDir !== null;
   }
 
   /**
@@ -240,6 +273,33 @@ export class IndexManager {
     this.models.clear();
   }
 
+  /**
+   * For an encrypted gallery: zero and remove every index file of the folder that is not sealed
+   * (plaintext files from before the gallery was encrypted, or of a plaintext process) and the
+   * temporary files of processes that died. Cheap: a directory listing and 4 bytes per file.
+   */
+  scrubPlaintextFiles(): void {
+    if (!this.sealer) return;
+    let names: string[];
+    try {
+      names = readdirSync(this.options.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!/^gallery-m\d+[-.]/.test(name)) continue;
+      const path = join(this.options.dir, name);
+      const tmp = /\.usearch\.(\d+)\.tmp$/.exec(name);
+      if (tmp) {
+        if (!processAlive(Number(tmp[1]))) shred(path);
+      } else if (name.endsWith('.usearch')) {
+        if (!startsSealed(path)) shred(path);
+      } else if (name.endsWith('.usearch.json') && !recordSealed(path)) {
+        unlinkQuietly(path);
+      }
+    }
+  }
+
   private recordPath(modelId: number): string {
     return join(this.options.dir, `gallery-m${modelId}.usearch.json`);
   }
@@ -249,6 +309,10 @@ export class IndexManager {
     const state = this.source.snapshot(() => this.source.state(modelId));
     if (!state || state.count < this.threshold) {
       this.build(m, undefined, 'exact');
+      return m;
+    }
+    if (!this.persists) {
+      this.build(m, 'encrypted gallery without a RAM folder: the index is not saved');
       return m;
     }
     const reason = this.tryLoad(m);
@@ -270,6 +334,9 @@ export class IndexManager {
     if (rec.format !== FORMAT || rec.modelId !== m.modelId || rec.dims !== m.dims || rec.metric !== 'l2sq') {
       return 'index record of another format or model';
     }
+    if ((rec.sealed === true) !== (this.sealer !== null)) {
+      return this.sealer ? 'index saved unsealed' : 'index saved sealed';
+    }
     // The search expansion is a runtime setting; the other two shape the saved graph.
     if (
       rec.params?.connectivity !== this.params.connectivity ||
@@ -282,11 +349,15 @@ export class IndexManager {
     }
     const file = join(this.options.dir, rec.file);
     if (!existsSync(file)) return 'index file missing';
-    if (statSync(file).size !== rec.bytes || fileDigest(file, []).sha256 !== rec.sha256) {
+    // A sealed file is authenticated by its GCM tag when it is opened (bound to its name, which
+    // the record holds), so the SHA-256 pass over it is skipped.
+    if (statSync(file).size !== rec.bytes || (!this.sealer && fileDigest(file, []).sha256 !== rec.sha256)) {
       return 'index file checksum mismatch';
     }
     try {
-      const h = HnswIndex.load(file, m.dims, this.params, rec.placeholders);
+      const h = this.sealer
+        ? this.loadSealed(file, indexPurpose(m.modelId, rec.file), m.dims, rec.placeholders)
+        : HnswIndex.load(file, m.dims, this.params, rec.placeholders);
       if (h.size !== rec.count) return 'index size differs from its record';
       m.hnsw = h;
     } catch (err) {
@@ -428,7 +499,15 @@ export class IndexManager {
 
   /** {@link save}, reporting a failure as an event instead of failing the caller's operation. */
   private trySave(m: ModelIndex, removed: readonly Uint8Array[]): void {
+    if (!this.persists) {
+      m.pending = 0;
+      m.removedSinceSave = false;
+      return;
+    }
     try {
+      if (this.source.persistable && !this.source.persistable()) {
+        throw new Error("the gallery's encryption changed since it was opened: reopen it");
+      }
       this.save(m, removed, 0);
     } catch (err) {
       this.onEvent({
@@ -451,10 +530,15 @@ export class IndexManager {
     const file = `gallery-m${m.modelId}-${gen}.usearch`;
     const path = join(this.options.dir, file);
     const tmp = `${path}.${process.pid}.tmp`;
-    h.save(tmp);
-    chmodSync(tmp, 0o600);
-    fsyncPath(tmp);
-    const digest = fileDigest(tmp, removed);
+    let digest: { sha256: string; bytes: number; found: boolean };
+    if (this.sealer) {
+      digest = this.writeSealed(h, tmp, indexPurpose(m.modelId, file), removed);
+    } else {
+      h.save(tmp);
+      chmodSync(tmp, 0o600);
+      fsyncPath(tmp);
+      digest = fileDigest(tmp, removed);
+    }
     if (digest.found) {
       shred(tmp);
       if (attempt > 0) throw new Error('a removed embedding is still in the rebuilt index file');
@@ -482,6 +566,7 @@ export class IndexManager {
       lastTombstone: m.lastTombstone,
       placeholders: h.placeholderState(),
       savedAt: this.now(),
+      ...(this.sealer ? { sealed: true } : {}),
     };
     const recordPath = this.recordPath(m.modelId);
     writeFileSync(`${recordPath}.tmp`, JSON.stringify(rec), { mode: 0o600 });
@@ -492,6 +577,77 @@ export class IndexManager {
     this.removeFiles(m.modelId, file, m.removedSinceSave);
     m.removedSinceSave = false;
     this.onEvent({ modelId: m.modelId, action: 'saved', kind: 'hnsw', size: m.size });
+  }
+
+  /**
+   * Seal an index into `tmp` (fsynced) by way of the RAM folder; `found` when any of `removed`
+   * occurs in its plaintext (then nothing is written).
+   */
+  private writeSealed(
+    h: HnswIndex,
+    tmp: string,
+    purpose: string,
+    removed: readonly Uint8Array[],
+  ): { sha256: string; bytes: number; found: boolean } {
+    const plain = this.throughRam((scratch) => {
+      h.save(scratch);
+      return readFileSync(scratch);
+    });
+    try {
+      if (removed.some((p) => p.length > 0 && plain.indexOf(p) >= 0))
+        return { sha256: '', bytes: 0, found: true };
+      const sealed = this.sealer!.seal(plain, purpose);
+      writeFileSync(tmp, sealed, { mode: 0o600 });
+      fsyncPath(tmp);
+      return {
+        sha256: createHash('sha256').update(sealed).digest('hex'),
+        bytes: sealed.length,
+        found: false,
+      };
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  /** Load a sealed index file by way of the RAM folder. */
+  private loadSealed(
+    file: string,
+    purpose: string,
+    dims: number,
+    placeholders: { readonly live: readonly number[]; readonly next: number },
+  ): HnswIndex {
+    const plain = this.sealer!.open(readFileSync(file), purpose);
+    try {
+      return this.throughRam((scratch) => {
+        writeFileSync(scratch, plain, { mode: 0o600 });
+        return HnswIndex.load(scratch, dims, this.params, placeholders);
+      });
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  /**
+   * Run `fn` with the path of a file in a private (0700) folder of the RAM folder; afterwards both
+   * are removed (not zeroed first: tmpfs pages go back to the kernel, which zeroes them before any
+   * reuse, and never reach a disk but through swap, which zeroing afterwards would not undo).
+   * Folders left by processes that died are removed first.
+   */
+  private throughRam<T>(fn: (scratch: string) => T): T {
+    const ram = this.ramDir!;
+    for (const name of safeList(ram)) {
+      const dead = /^facerec-index-(\d+)-[0-9a-f]+$/.exec(name);
+      if (dead && !processAlive(Number(dead[1]))) removeScratch(join(ram, name));
+    }
+    const dir = join(ram, `facerec-index-${process.pid}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(dir, { mode: 0o700 });
+    const scratch = join(dir, 'index.usearch');
+    try {
+      closeSync(openSync(scratch, 'wx', 0o600));
+      return fn(scratch);
+    } finally {
+      removeScratch(dir);
+    }
   }
 
   /**
@@ -519,6 +675,49 @@ export class IndexManager {
       if (tmp && !processAlive(Number(tmp[1]))) shred(path);
     }
     if (keep === null) unlinkQuietly(this.recordPath(modelId));
+  }
+}
+
+/** The names in a folder, or none when it cannot be read. */
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Remove a scratch folder of the RAM folder and its files (best effort). */
+function removeScratch(dir: string): void {
+  for (const name of safeList(dir)) unlinkQuietly(join(dir, name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** True when a file starts with the sealed format's header. */
+function startsSealed(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      return readSync(fd, head, 0, 4, 0) === 4 && head[0] === SEAL_VERSION && head.readUIntBE(1, 3) === 0;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true; // vanished: nothing to scrub
+  }
+}
+
+/** True when an index record says its file is sealed; false too when it cannot be read (it is of no use then). */
+function recordSealed(path: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { sealed?: unknown }).sealed === true;
+  } catch {
+    return false;
   }
 }
 
