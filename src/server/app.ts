@@ -340,7 +340,8 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
       const check = await keys.check(key);
       if (check.ok) req.principal = { kind: 'key', key: check.key };
       else if (auth !== 'none') {
-        ctx.failures.fail(ip);
+        // A lockout goes to the audit log (the address only: never the key that was tried).
+        if (ctx.failures.fail(ip)) ctx.audit(null, 'key.lockout', 'address', undefined, ip);
         reply.header('www-authenticate', 'Bearer');
         throw new HttpError(
           'unauthorized',

@@ -244,6 +244,15 @@ describe('access control of the service', () => {
       headers: { 'x-api-key': t.keys.admin! },
     });
     assert.equal(other.statusCode, 200, 'other addresses are not affected');
+    // The lockout is in the audit log, with the address and without the keys tried.
+    let audit = await t.store.listAudit();
+    for (let i = 0; i < 50 && !audit.some((a) => a.action === 'key.lockout'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      audit = await t.store.listAudit();
+    }
+    const lockout = audit.find((a) => a.action === 'key.lockout');
+    assert.equal(lockout?.detail, '10.9.8.7');
+    assert.ok(!JSON.stringify(audit).includes('fr_guess'), 'no tried key in the audit log');
   });
 });
 
