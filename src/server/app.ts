@@ -584,6 +584,7 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
       await retention.stop();
       await cameras.close();
       await app.close();
+      requests.close();
     },
   };
 }
