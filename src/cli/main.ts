@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerAudit } from './commands/audit.js';
 import { register as registerCrop } from './commands/crop.js';
 import { register as registerDetect } from './commands/detect.js';
 import { register as registerEmbed } from './commands/embed.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerPeople(program);
   registerServe(program, pkg.version);
   registerKeys(program);
+  registerAudit(program);
   registerWatch(program);
   return program;
 }

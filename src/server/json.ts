@@ -4,6 +4,7 @@
  */
 import type {
   ApiKeyRecord,
+  AuditEntry,
   CameraRecord,
   ClusterSummary,
   EventRecord,
@@ -25,6 +26,19 @@ export function keyJson(k: ApiKeyRecord): Record<string, unknown> {
     created_at: iso(k.createdAt),
     last_used_at: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
     revoked_at: k.revokedAt === null ? null : iso(k.revokedAt),
+  };
+}
+
+/** An audit log entry as JSON (it holds no names and no biometric data). */
+export function auditJson(e: AuditEntry): Record<string, unknown> {
+  return {
+    id: e.id,
+    time: iso(e.time),
+    actor: e.actor,
+    action: e.action,
+    subject_kind: e.subjectKind,
+    subject_id: e.subjectId,
+    detail: e.detail,
   };
 }
 

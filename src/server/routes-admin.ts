@@ -4,9 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import { generateApiKey, hashApiKey } from './auth.js';
 import type { ServiceContext } from './context.js';
-import { keyJson } from './json.js';
+import { auditJson, keyJson } from './json.js';
 import { exposition, type Family } from './metrics.js';
-import { errorResponses, healthSchema, idParams, keySchema, settingsSchema } from './schemas.js';
+import { auditSchema, errorResponses, healthSchema, idParams, keySchema, settingsSchema } from './schemas.js';
 import { settingsJson } from './settings.js';
 
 /** What the terminal and the page say to do first on an empty gallery. */
@@ -110,6 +110,27 @@ export function adminRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       ctx.audit(req, 'settings.update', 'settings');
       return settingsOut();
     },
+  );
+
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/v1/audit',
+    {
+      config: { auth: 'write', body: 'none' },
+      schema: {
+        summary: 'The audit log, newest first (ids and counts only: no names, no biometric data)',
+        tags: ['keys'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+        response: {
+          200: { type: 'object', properties: { entries: { type: 'array', items: auditSchema } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => ({ entries: (await store.listAudit(req.query.limit ?? 100)).map(auditJson) }),
   );
 
   app.get(

@@ -200,6 +200,20 @@ export const keySchema: Schema = {
   },
 };
 
+/** An audit log entry. */
+export const auditSchema: Schema = {
+  type: 'object',
+  properties: {
+    id: int,
+    time: isoTime,
+    actor: nullable('string'),
+    action: str,
+    subject_kind: nullable('string'),
+    subject_id: nullable('integer'),
+    detail: nullable('string'),
+  },
+};
+
 /** The settings. */
 export const settingsSchema: Schema = {
   type: 'object',

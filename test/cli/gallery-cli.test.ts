@@ -277,6 +277,17 @@ describe('facerec enroll / identify / people (SQLite)', () => {
     assert.deepEqual(await filesContaining(data, Buffer.from(name)), [], 'name erased');
     const after = await json<IdentifyJson[]>(data, ['identify', demoPhoto(1)]);
     assert.ok(!after.out[0]!.faces.some((f) => f.name === name));
+    // The audit log keeps the enrollment and the deletion by id, without the name.
+    const audit = await json<{
+      entries: { action: string; actor: string; subject_id: number; detail: string }[];
+    }>(data, ['audit', '--limit', '1000']);
+    assert.equal(audit.code, 0, audit.stderr);
+    const id = (removed.out.removed as unknown as { id: number }).id;
+    const mine = audit.out.entries.filter((e) => e.subject_id === id);
+    assert.deepEqual(mine.map((e) => e.action).sort(), ['person.create', 'person.delete', 'person.enroll']);
+    assert.ok(mine.every((e) => e.actor === 'cli'));
+    assert.equal(mine.find((e) => e.action === 'person.delete')?.detail, '3 faces');
+    assert.ok(!JSON.stringify(audit.out).includes(name), 'no name in the audit log');
   });
 
   it('people remove asks on a terminal: "n" keeps the person, "y" removes them', {

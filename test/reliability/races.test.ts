@@ -162,6 +162,12 @@ describe('races and erasure through the real server', () => {
 
     const del = await api('DELETE', `/api/v1/people/${id}`);
     assert.equal(del.status, 200);
+    const audit = await api('GET', '/api/v1/audit?limit=1000');
+    assert.equal(audit.status, 200);
+    const logged = (audit.body.entries as Json[]).filter(
+      (e) => e.subject_kind === 'person' && e.subject_id === id,
+    );
+    assert.deepEqual(logged.map((e) => e.action).sort(), ['person.create', 'person.delete', 'person.enroll']);
     assert.equal(await server.stop(), 0);
 
     const needles: [string, Buffer][] = [

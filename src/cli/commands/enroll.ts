@@ -4,6 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import type { GalleryStore } from '../../gallery/index.js';
 import {
   type EnrollmentPlan,
   type EnrollReport,
@@ -77,6 +78,7 @@ Examples:
               keepThumbnails: opts.keepThumbnails === true,
               onResult: (r) => bar.tick(basename(r.file)),
             });
+            await auditEnrollment(store, report);
           } finally {
             bar.stop();
             await store.close();
@@ -186,4 +188,26 @@ function formatEnroll(plan: EnrollmentPlan, report: EnrollReport | undefined): s
     if (ignored.length > 10) lines.push(`  … and ${ignored.length - 10} more (--json lists them all)`);
   }
   return lines.join('\n');
+}
+
+/** The audit log: who gained faces, by id and count (no names, no images). */
+async function auditEnrollment(store: GalleryStore, report: EnrollReport): Promise<void> {
+  for (const p of report.people) {
+    if (p.personId === null || p.added === 0) continue;
+    if (p.created) {
+      await store.appendAudit({
+        actor: 'cli',
+        action: 'person.create',
+        subjectKind: 'person',
+        subjectId: p.personId,
+      });
+    }
+    await store.appendAudit({
+      actor: 'cli',
+      action: 'person.enroll',
+      subjectKind: 'person',
+      subjectId: p.personId,
+      detail: `${p.added} faces`,
+    });
+  }
 }

@@ -109,7 +109,16 @@ export function register(program: Command): void {
     .action(async (oldName: string, newName: string, opts: { json?: boolean }) => {
       const { before, after } = await withGallery(program, async (store) => {
         const p = await findPersonArg(store, oldName);
-        return { before: p, after: await store.renamePerson(p.id, newName) };
+        const after = await store.renamePerson(p.id, newName);
+        if (after.name !== p.name) {
+          await store.appendAudit({
+            actor: 'cli',
+            action: 'person.update',
+            subjectKind: 'person',
+            subjectId: p.id,
+          });
+        }
+        return { before: p, after };
       });
       printResult(opts.json === true, personJson(after), () =>
         before.name === after.name
@@ -144,6 +153,13 @@ export function register(program: Command): void {
           }
         }
         const removed = await store.removePerson(p.id);
+        await store.appendAudit({
+          actor: 'cli',
+          action: 'person.delete',
+          subjectKind: 'person',
+          subjectId: removed.personId,
+          detail: `${removed.faces} faces`,
+        });
         if (store.kind === 'postgres') {
           process.stderr.write(
             'note: PostgreSQL keeps deleted rows on disk until they are vacuumed; ' +
