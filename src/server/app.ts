@@ -154,6 +154,7 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
     tls: Boolean(config.tls),
     keepThumbnails: config.keepThumbnails === true,
     keepSnapshots: config.keepSnapshots === true,
+    retention: config.retention ?? DEFAULT_RETENTION,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxPixels: config.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxFiles: 20,
@@ -548,7 +549,7 @@ export async function createService(config: ServiceConfig): Promise<FacerecServi
 
   await app.ready();
   if (config.startCameras !== false) await cameras.start();
-  const retention = new RetentionScheduler(store, config.retention ?? DEFAULT_RETENTION, {
+  const retention = new RetentionScheduler(store, options.retention, {
     unknowns,
     ...(config.now ? { now: config.now } : {}),
     ...(config.retentionIntervalMs !== undefined ? { intervalMs: config.retentionIntervalMs } : {}),

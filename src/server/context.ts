@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { GalleryStore } from '../gallery/index.js';
-import type { FaceRecognizer, UnknownFaces } from '../recognize/index.js';
+import type { FaceRecognizer, RetentionPolicy, UnknownFaces } from '../recognize/index.js';
 import type { FailureLimiter, KeyRing, Principal } from './auth.js';
 import type { CameraManager } from './cameras.js';
 import { HttpError } from './errors.js';
@@ -46,6 +46,8 @@ export interface ServiceOptions {
   readonly tls: boolean;
   readonly keepThumbnails: boolean;
   readonly keepSnapshots: boolean;
+  /** How long events and unknown faces are kept. */
+  readonly retention: RetentionPolicy;
   /** Request body limit, bytes. */
   readonly maxBodyBytes: number;
   /** Image limit, pixels. */

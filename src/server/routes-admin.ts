@@ -63,6 +63,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       galleryFaces: faces,
       keepThumbnails: ctx.options.keepThumbnails,
       keepSnapshots: ctx.options.keepSnapshots,
+      retention: ctx.options.retention,
       authRequired: ctx.options.authRequired,
       tls: ctx.options.tls,
     });

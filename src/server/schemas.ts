@@ -233,6 +233,8 @@ export const settingsSchema: Schema = {
     calibration: nullable('string'),
     keep_thumbnails: bool,
     keep_snapshots: bool,
+    keep_events_days: nullable('number'),
+    keep_unknowns_days: nullable('number'),
     auth_required: bool,
     tls: bool,
   },

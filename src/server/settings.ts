@@ -15,6 +15,7 @@ import {
   calibratedThreshold,
   DEFAULT_TARGET_FPIR,
   type FaceRecognizer,
+  type RetentionPolicy,
   ratesAtThreshold,
   thresholdForFar,
 } from '../recognize/index.js';
@@ -169,6 +170,10 @@ export interface SettingsJson {
   readonly calibration: string | null;
   readonly keep_thumbnails: boolean;
   readonly keep_snapshots: boolean;
+  /** Days events are kept; null: until removed. */
+  readonly keep_events_days: number | null;
+  /** Days unknown faces are kept; null: until removed. */
+  readonly keep_unknowns_days: number | null;
   readonly auth_required: boolean;
   readonly tls: boolean;
 }
@@ -182,6 +187,7 @@ export function settingsJson(
     galleryFaces: number;
     keepThumbnails: boolean;
     keepSnapshots: boolean;
+    retention: RetentionPolicy;
     authRequired: boolean;
     tls: boolean;
   },
@@ -201,6 +207,8 @@ export function settingsJson(
     calibration: cal ? cal.source : null,
     keep_thumbnails: extra.keepThumbnails,
     keep_snapshots: extra.keepSnapshots,
+    keep_events_days: extra.retention.eventsDays,
+    keep_unknowns_days: extra.retention.unknownFacesDays,
     auth_required: extra.authRequired,
     tls: extra.tls,
   };

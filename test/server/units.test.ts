@@ -11,7 +11,7 @@ import {
   NotFoundError,
   StoreError,
 } from '../../src/core/index.js';
-import { calibratedThreshold } from '../../src/recognize/index.js';
+import { calibratedThreshold, DEFAULT_RETENTION } from '../../src/recognize/index.js';
 import {
   AnalysisQueue,
   applyPatch,
@@ -151,10 +151,12 @@ describe('settings', () => {
       galleryFaces: 0,
       keepThumbnails: false,
       keepSnapshots: false,
+      retention: DEFAULT_RETENTION,
       authRequired: false,
       tls: false,
     });
     assert.equal(j.far, cal.far);
+    assert.deepEqual([j.keep_events_days, j.keep_unknowns_days], [90, 30]);
     assert.equal(j.frr, cal.frr);
     assert.equal(j.curve.length, cal.curve.length);
     const none = settingsJson(
@@ -165,10 +167,12 @@ describe('settings', () => {
         galleryFaces: 0,
         keepThumbnails: false,
         keepSnapshots: false,
+        retention: { eventsDays: null, unknownFacesDays: 7 },
         authRequired: false,
         tls: false,
       },
     );
+    assert.deepEqual([none.keep_events_days, none.keep_unknowns_days], [null, 7]);
     assert.deepEqual([none.far, none.frr, none.curve, none.default_threshold], [null, null, [], null]);
   });
 });

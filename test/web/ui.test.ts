@@ -462,6 +462,7 @@ describe('web UI in Chromium', { skip: skipReason() }, () => {
     assert.match(await text(far), /%/);
     assert.match(await text(page.getByTestId('threshold-value')), /^\d\.\d{3}$/);
     assert.match(await text(page.getByTestId('threshold-mode')), /Automatic/);
+    assert.match(await text(page.getByTestId('retention')), /events 90 days, unknown faces 30 days/);
     await shot(page, '08-settings');
 
     // A stricter fixed threshold: the page shows the lower false-accept rate it implies, and saves it.

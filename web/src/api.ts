@@ -173,6 +173,10 @@ export interface Settings {
   calibration: string | null;
   keep_thumbnails: boolean;
   keep_snapshots: boolean;
+  /** Days events are kept; null: until removed. */
+  keep_events_days: number | null;
+  /** Days unknown faces are kept; null: until removed. */
+  keep_unknowns_days: number | null;
   auth_required: boolean;
   tls: boolean;
 }

@@ -45,6 +45,11 @@ export function SettingsPage() {
 
 const FPIR_CHOICES = [0.001, 0.01, 0.05] as const;
 
+/** A retention in days as text ("30 days", "until removed"). */
+function days(d: number | null): string {
+  return d === null ? 'until removed' : plural(d, 'day');
+}
+
 function ThresholdSection() {
   const { api, readOnly } = useApp();
   const settings = useAsync(() => api.getSettings(), []);
@@ -205,6 +210,10 @@ function ThresholdSection() {
             {s.keep_snapshots ? 'snapshots of events and unknown faces' : 'no snapshots'} (server flags{' '}
             <code>--keep-thumbnails</code>, <code>--keep-snapshots</code>). Photos themselves are never
             stored.
+          </p>
+          <p class="muted small" data-testid="retention">
+            Kept: events {days(s.keep_events_days)}, unknown faces {days(s.keep_unknowns_days)} (server flags{' '}
+            <code>--keep-events</code>, <code>--keep-unknowns</code>); older ones are purged every hour.
           </p>
         </div>
       )}
