@@ -63,38 +63,16 @@ export async function readIncomingImage(
 ): Promise<IncomingImage> {
   const name = options.name ?? 'image';
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
-    return { ok: false, reason: 'invalid', message: `${name} is empty (0 bytes)` };
-  }
-  const sniff = sniffImage(bytes);
-  if (!sniff.ok) {
-    return {
-      ok: false,
-      reason: 'unsupported',
-      message: `${name} is not a supported image (its content looks like ${sniff.looksLike}; accepted: ${ACCEPTED_FORMATS})`,
-    };
-  }
-  const tooLarge = (w: number, h: number): IncomingImage => ({
-    ok: false,
-    reason: 'too_large',
-    message: `${name} is ${w}×${h} pixels (${mp(w * h)} MP), more than the ${mp(maxPixels)} MP limit`,
-  });
-  if (sniff.claimed && sniff.claimed[0] * sniff.claimed[1] > maxPixels) {
-    return tooLarge(sniff.claimed[0], sniff.claimed[1]);
-  }
-  try {
-    const info = await probeImage(bytes, { name });
-    if (info.width * info.height > maxPixels) return tooLarge(info.width, info.height);
-  } catch (err) {
-    return { ok: false, reason: 'invalid', message: errorMessage(err) };
-  }
+  // Content and header first (cheap), then the decode.
+  const checked = await inspectIncomingImage(bytes, { name, maxPixels });
+  if (!checked.ok) return checked;
   try {
     const { image } = await decodeImageWithInfo(bytes, {
       name,
       maxPixels,
       ...(options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {}),
     });
-    return { ok: true, image, format: sniff.format };
+    return { ok: true, image, format: checked.format };
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
     const message = errorMessage(err);
