@@ -11,15 +11,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/gallery/index.js';
 import { decodeImage } from '../../src/image/index.js';
 import { DemoPhotos } from '../gallery/photos.js';
 import { demoPhoto, sharedPath, sharedSkip } from '../helpers.js';
 import { CLI, runCli } from '../support/cli.js';
+import { type PgliteServer, startPglite } from '../support/pglite.js';
 
 /** People of the tests: a demo face index and a distinctive name (so that grepping for it means something). */
 const PEOPLE = [
@@ -346,18 +344,14 @@ describe('facerec enroll / identify / people (SQLite)', () => {
 });
 
 describe('facerec with --db postgres:// (pglite over the wire)', () => {
-  let db: PGlite;
-  let server: PGLiteSocketServer;
+  let pglite: PgliteServer | undefined;
   let url = '';
   before(async () => {
-    db = await PGlite.create({ extensions: { vector } });
-    server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 32 });
-    await server.start();
-    url = `postgres://postgres:pg-secret@${server.getServerConn()}/postgres`;
+    pglite = await startPglite('pg-secret');
+    url = pglite.url;
   });
   after(async () => {
-    await server?.stop();
-    await db?.close();
+    await pglite?.stop();
   });
 
   it('enroll, identify, people through --db and FACEREC_DB; nothing goes to the SQLite file', async () => {
@@ -381,7 +375,7 @@ describe('facerec with --db postgres:// (pglite over the wire)', () => {
     assert.match(removed.stderr, /VACUUM FULL/);
     const list = await json<{ total: number }>(data, ['--db', url, 'people', 'list']);
     assert.equal(list.out.total, 2);
-    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM face');
+    const rows = await pglite!.db.query<{ n: number }>('SELECT count(*)::int AS n FROM face');
     assert.equal(rows.rows[0]!.n, 6);
     await assert.rejects(readFile(join(data, 'gallery.sqlite')), /ENOENT/);
     const bad = await runCli(['--data', data, '--db', 'mysql://root:pw@localhost/x', 'people', 'list']);

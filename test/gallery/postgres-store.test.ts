@@ -4,31 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { InvalidInputError } from '../../src/core/index.js';
 import { openStore, PostgresStore, parseVector, redactUrl, vectorLiteral } from '../../src/gallery/index.js';
+import { type PgliteServer, startPglite } from '../support/pglite.js';
 import { embedding, facesFrom, randomUnitVectors, rng, row } from './fixtures.js';
 import { storeSuite } from './store-suite.js';
 
 const DIMS = 128;
-let db: PGlite;
-let server: PGLiteSocketServer;
+let pglite: PgliteServer;
+let db: PgliteServer['db'];
 let url = '';
 
 before(async () => {
-  db = await PGlite.create({ extensions: { vector } });
-  server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 32 });
-  await server.start();
-  url = `postgres://postgres:secret-pw@${server.getServerConn()}/postgres`;
+  pglite = await startPglite('secret-pw');
+  db = pglite.db;
+  url = pglite.url;
 });
 
-after(async () => {
-  await server.stop();
-  await db.close();
-});
+after(() => pglite.stop());
 
 /** Drop every table (all stores must be closed). */
 async function resetDatabase(): Promise<void> {

@@ -17,11 +17,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { type GalleryStore, PostgresStore, SqliteStore } from '../../src/gallery/index.js';
 import { embedding, facesFrom, fakeSha, randomUnitVectors, rng, row } from '../gallery/fixtures.js';
+import { type PgliteServer, startPglite } from '../support/pglite.js';
 
 const childScript = join(import.meta.dirname, 'crash-child.js');
 /** Kills per scenario: 50 on SQLite (the issue's figure), fewer on pglite (see the module comment). */
@@ -222,19 +220,15 @@ describe('crash safety: SIGKILL during enrollment and deletion (SQLite)', () => 
 });
 
 describe('crash safety: the facerec process killed mid-transaction (PostgreSQL, pglite over the wire)', () => {
-  let db: PGlite;
-  let server: PGLiteSocketServer;
+  let pglite: PgliteServer | undefined;
+  let db: PgliteServer['db'];
   let url = '';
   before(async () => {
-    db = await PGlite.create({ extensions: { vector } });
-    server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 32 });
-    await server.start();
-    url = `postgres://postgres:pw@${server.getServerConn()}/postgres`;
+    pglite = await startPglite('pw');
+    db = pglite.db;
+    url = pglite.url;
   });
-  after(async () => {
-    await server?.stop();
-    await db?.close();
-  });
+  after(() => pglite?.stop());
   const backend = (): Backend => ({
     where: url,
     open: () => PostgresStore.open({ connectionString: url, poolSize: 2 }),
