@@ -24,7 +24,6 @@ import {
   rowPurpose,
   SEAL_OVERHEAD,
   SqliteStore,
-  type SqliteStoreOptions,
 } from '../../src/gallery/index.js';
 import {
   bruteForce,
@@ -35,7 +34,7 @@ import {
   rng,
   row,
 } from './fixtures.js';
-import { storeSuite } from './store-suite.js';
+import { sqliteHarness, storeSuite } from './store-suite.js';
 
 const DIMS = 128;
 /** A test key (hex) and another one; never a real secret. */
@@ -190,33 +189,7 @@ function flip(b: Uint8Array, i: number): Buffer {
 }
 
 // The whole store contract and records suite, encrypted.
-const opened = new WeakMap<GalleryStore, SqliteStoreOptions>();
-storeSuite('SQLite, encrypted', {
-  exactSearch: true,
-  async open(options) {
-    const o: SqliteStoreOptions = {
-      path: join(newDir(), 'gallery.sqlite'),
-      embeddingKey: KEY,
-      ...(options?.now ? { now: options.now } : {}),
-    };
-    const s = await SqliteStore.open(o);
-    opened.set(s, o);
-    return s;
-  },
-  async reopen(store) {
-    const o = opened.get(store)!;
-    await store.close();
-    const s = await SqliteStore.open(o);
-    opened.set(s, o);
-    return s;
-  },
-  async failInsertsNamed(store, sourceName) {
-    const raw = new Database(opened.get(store)!.path);
-    raw.exec(`CREATE TRIGGER test_fail BEFORE INSERT ON face WHEN NEW.source_name = '${sourceName.replace(/'/g, "''")}'
-      BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
-    raw.close();
-  },
-});
+storeSuite('SQLite, encrypted', sqliteHarness(newDir, { embeddingKey: KEY }));
 
 describe('SqliteStore with an embedding key', () => {
   const rand = rng(70);

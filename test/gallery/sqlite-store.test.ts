@@ -33,7 +33,7 @@ import {
   rng,
   row,
 } from './fixtures.js';
-import { storeSuite } from './store-suite.js';
+import { sqliteHarness, storeSuite } from './store-suite.js';
 
 const DIMS = 128;
 const root = mkdtempSync(join(tmpdir(), 'facerec-sqlite-store-'));
@@ -42,30 +42,7 @@ let dirCount = 0;
 const newDir = () => join(root, `g${++dirCount}`);
 const childScript = fileURLToPath(new URL('./store-child.js', import.meta.url));
 
-const opened = new WeakMap<GalleryStore, { path: string; now?: () => number }>();
-
-storeSuite('SQLite', {
-  exactSearch: true,
-  async open(options) {
-    const path = join(newDir(), 'gallery.sqlite');
-    const s = await SqliteStore.open({ path, ...(options?.now ? { now: options.now } : {}) });
-    opened.set(s, { path, ...(options?.now ? { now: options.now } : {}) });
-    return s;
-  },
-  async reopen(store) {
-    const o = opened.get(store)!;
-    await store.close();
-    const s = await SqliteStore.open(o);
-    opened.set(s, o);
-    return s;
-  },
-  async failInsertsNamed(store, sourceName) {
-    const raw = new Database(opened.get(store)!.path);
-    raw.exec(`CREATE TRIGGER test_fail BEFORE INSERT ON face WHEN NEW.source_name = '${sourceName.replace(/'/g, "''")}'
-      BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
-    raw.close();
-  },
-});
+storeSuite('SQLite', sqliteHarness(newDir));
 
 /** Every file of a folder with whether it contains any of the patterns. */
 function filesContaining(dir: string, patterns: readonly Uint8Array[]): string[] {

@@ -3,7 +3,9 @@
  * `sqlite-store.test.ts` and `postgres-store.test.ts`.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   ConflictError,
   type EmbeddingProvenance,
@@ -11,7 +13,12 @@ import {
   NotFoundError,
   StoreError,
 } from '../../src/core/index.js';
-import type { GalleryStore, NewFace } from '../../src/gallery/index.js';
+import {
+  type GalleryStore,
+  type NewFace,
+  SqliteStore,
+  type SqliteStoreOptions,
+} from '../../src/gallery/index.js';
 import {
   bruteForce,
   clusteredVectors,
@@ -35,6 +42,43 @@ export interface StoreHarness {
   failInsertsNamed(store: GalleryStore, sourceName: string): Promise<void>;
   /** True when search is exact (brute-force equal); false for approximate (pgvector HNSW). */
   readonly exactSearch: boolean;
+}
+
+/**
+ * The harness of a SQLite store: each `open` a fresh file in a folder from `newDir`, with
+ * `extra` options (e.g. an embedding key); failures injected by a trigger.
+ */
+export function sqliteHarness(
+  newDir: () => string,
+  extra: Omit<Partial<SqliteStoreOptions>, 'path' | 'now'> = {},
+): StoreHarness {
+  const opened = new WeakMap<GalleryStore, SqliteStoreOptions>();
+  return {
+    exactSearch: true,
+    async open(options) {
+      const o: SqliteStoreOptions = {
+        ...extra,
+        path: join(newDir(), 'gallery.sqlite'),
+        ...(options?.now ? { now: options.now } : {}),
+      };
+      const s = await SqliteStore.open(o);
+      opened.set(s, o);
+      return s;
+    },
+    async reopen(store) {
+      const o = opened.get(store)!;
+      await store.close();
+      const s = await SqliteStore.open(o);
+      opened.set(s, o);
+      return s;
+    },
+    async failInsertsNamed(store, sourceName) {
+      const raw = new Database(opened.get(store)!.path);
+      raw.exec(`CREATE TRIGGER test_fail BEFORE INSERT ON face WHEN NEW.source_name = '${sourceName.replace(/'/g, "''")}'
+      BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+      raw.close();
+    },
+  };
 }
 
 const DIMS = 128;

@@ -104,6 +104,11 @@ function exchange(
   });
 }
 
+/** One chunk of a `transfer-encoding: chunked` body. */
+function chunk(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')]);
+}
+
 describe('a gigabyte thrown at the real server (facerec serve in its own process)', () => {
   let dataDir = '';
   let s: ServeChild;
@@ -212,7 +217,7 @@ describe('a gigabyte thrown at the real server (facerec serve in its own process
                   part,
                 ])
               : part;
-          return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')]);
+          return chunk(body);
         },
         GB,
       ),
@@ -238,10 +243,7 @@ describe('a gigabyte thrown at the real server (facerec serve in its own process
           'content-type': 'multipart/form-data; boundary=x',
           'transfer-encoding': 'chunked',
         }),
-        (i) => {
-          const body = part(i);
-          return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')]);
-        },
+        (i) => chunk(part(i)),
         10_000 * 100_100,
       ),
     );
