@@ -23,7 +23,7 @@ import { readTfjsWeights, type WeightMap } from './tfjs-weights.js';
  * The version of the graph builders. Bump it whenever a builder's output changes, so that
  * caches built by an older facerec are rebuilt.
  */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 4;
 
 /** A built model in the cache. */
 export interface ModelInfo {
