@@ -34,39 +34,38 @@ import {
   type RawImage,
   type RuntimeOptions,
 } from '../core/index.js';
-import { AreaResampler, type PlanarTarget, planResizeArea, type ResizePlan } from '../image/resample.js';
-import {
-  bbreg,
-  clipBox,
-  cropWindow,
-  fixBox,
-  type MutableBox,
-  nms,
-  overlap,
-  regressPNet,
-  rerec,
-} from './boxes.js';
+import { bbreg, clipBox, fixBox, type MutableBox, nms, overlap, regressPNet, rerec } from './boxes.js';
+import { type DetectHelper, WorkerHelper } from './helper.js';
 import { ONet, PNet, RNet } from './nets.js';
 import { type DetectParams, resolveDetectParams } from './params.js';
-import { type PNetCandidate, pnetCandidates, pyramid } from './pyramid.js';
+import { type PNetCandidate, pyramid } from './pyramid.js';
+import {
+  type MtcnnNets,
+  PlanCache,
+  pnetLevels,
+  type RefineOutput,
+  refineBoxes,
+  type StageTime,
+  sharedImage,
+  splitLevels,
+  Workspace,
+} from './stages.js';
 
-/** The normalization every MTCNN input gets: `(x − 127.5) · 0.0078125`. */
-const MEAN = 127.5;
-const SCALE = 0.0078125;
+export type { MtcnnNets } from './stages.js';
+
 /**
- * Largest R-Net / O-Net batch per run. Batches of 16–256 crops ran equally fast per crop (within
- * 3%); 64 keeps each run's intermediate tensors small (64 O-Net crops: 1.8 MB of input).
+ * Fewest boxes worth sending half of to the helper thread (a round trip costs about 0.1 ms; one
+ * R-Net crop about 0.06 ms and one O-Net crop 0.4 ms on one thread).
  */
-const CHUNK = 64;
+const SPLIT_MIN = { 24: 16, 48: 2 } as const;
 
-/** The networks the cascade runs (the classes of `nets.ts`, or fakes in tests). */
-export interface MtcnnNets {
-  readonly pnet: Pick<PNet, 'run' | 'dispose'>;
-  readonly rnet: Pick<RNet, 'run' | 'dispose'>;
-  readonly onet: Pick<ONet, 'run' | 'dispose'>;
-}
-
-/** Where the time of one {@link MtcnnDetector.detectWithStats} call went, in milliseconds. */
+/**
+ * Where the time of one {@link MtcnnDetector.detectWithStats} call went, in milliseconds.
+ *
+ * The four parts are thread time, summed over the threads that ran them: on one thread they add
+ * up to `totalMs`; when the frame was split with the helper thread (`split`), to more than that
+ * (time the main thread spent waiting for the helper is in none of them).
+ */
 export interface DetectStats {
   /** Wall time of the whole call. */
   readonly totalMs: number;
@@ -76,8 +75,12 @@ export interface DetectStats {
   readonly rnetMs: number;
   /** Time inside O-Net runs. */
   readonly onetMs: number;
-  /** Everything else: resampling, candidate decoding, NMS, regression (`total − nets`). */
+  /** Everything else: resampling, candidate decoding, NMS, regression, messages to the helper. */
   readonly jsMs: number;
+  /** True when the helper thread ran part of this frame. */
+  readonly split: boolean;
+  /** Time this thread spent waiting for the helper's part (0 when not split). */
+  readonly waitMs: number;
   /** Pyramid levels run through P-Net. */
   readonly levels: number;
   /** Candidates entering R-Net and O-Net, and faces out of O-Net before the final NMS. */
@@ -99,7 +102,8 @@ interface Stage {
 }
 
 /**
- * The seed's MTCNN face detector, owning its three network sessions.
+ * The seed's MTCNN face detector, owning its three network sessions and, with two threads or
+ * more, a helper thread with three sessions of its own.
  *
  * @example
  * const detector = await MtcnnDetector.load(resolvePaths(), resolveRuntimeOptions());
@@ -110,37 +114,69 @@ export class MtcnnDetector {
   /** The parameters `detect` uses when called without overrides. */
   readonly params: DetectParams;
   readonly #nets: MtcnnNets;
+  #helper: DetectHelper | undefined;
   /** Idle workspaces (each holds one image; concurrent calls take one each). */
   readonly #workspaces: Workspace[] = [];
-  /** Resize plans by source and destination size (immutable, shared; video frames repeat sizes). */
-  readonly #plans = new Map<number, ResizePlan>();
+  readonly #plans = new PlanCache();
+  #nextFrame = 1;
 
-  /** Wrap already-loaded networks (tests pass fakes); see {@link MtcnnDetector.load}. */
-  constructor(nets: MtcnnNets, params: Partial<DetectParams> = {}) {
+  /**
+   * Wrap already-loaded networks (tests pass fakes); see {@link MtcnnDetector.load}.
+   *
+   * @param helper runs half of each frame (P-Net on every level but the first, the second half
+   *   of the R-Net and O-Net crops) on another thread; without one, the whole frame runs here.
+   */
+  constructor(nets: MtcnnNets, params: Partial<DetectParams> = {}, helper?: DetectHelper) {
     this.#nets = nets;
     this.params = resolveDetectParams(params);
+    this.#helper = helper;
   }
 
   /**
    * Build the three models if needed (into `paths.modelsDir`) and open their sessions.
    *
+   * With `runtime.threads` ≥ 2 (and `split` not false) the work of each frame is split between
+   * this thread and a helper thread, each with sessions of half the threads: MTCNN's small
+   * convolutions keep a session's thread pool busy only part of the time, and our resampling runs
+   * on one thread, so two half-size sessions side by side finish a frame sooner than one
+   * full-size session (2 cores, the `detect` bench's 640×480 frames at min size 20: about 37 →
+   * 29 ms per frame). Faces are the same either way.
+   *
    * @param params default parameters for every `detect` call (validated here).
-   * @throws ModelLoadError when a model cannot be built or loaded; InvalidInputError for bad params.
+   * When the helper thread cannot start, the detector runs on this thread alone.
+   *
+   * @throws ModelLoadError when a model cannot be built or loaded; InvalidInputError for bad
+   *   params.
    */
   static async load(
     paths: Paths,
     runtime: RuntimeOptions,
     params: Partial<DetectParams> = {},
+    opts: { split?: boolean } = {},
   ): Promise<MtcnnDetector> {
     const resolved = resolveDetectParams(params);
+    const split = opts.split !== false && runtime.threads >= 2;
+    const mine = split ? { threads: Math.floor(runtime.threads / 2) } : runtime;
     const loads = await Promise.allSettled([
-      PNet.load(paths, runtime),
-      RNet.load(paths, runtime),
-      ONet.load(paths, runtime),
+      PNet.load(paths, mine),
+      RNet.load(paths, mine),
+      ONet.load(paths, mine),
     ] as const);
     const [p, r, o] = loads;
     if (p.status === 'fulfilled' && r.status === 'fulfilled' && o.status === 'fulfilled') {
-      return new MtcnnDetector({ pnet: p.value, rnet: r.value, onet: o.value }, resolved);
+      const nets = { pnet: p.value, rnet: r.value, onet: o.value };
+      if (!split) return new MtcnnDetector(nets, resolved);
+      try {
+        return new MtcnnDetector(
+          nets,
+          resolved,
+          await WorkerHelper.start(paths, Math.ceil(runtime.threads / 2)),
+        );
+      } catch {
+        // No helper thread here (a restricted runtime): one thread with full-size sessions.
+        await Promise.all([nets.pnet.dispose(), nets.rnet.dispose(), nets.onet.dispose()]);
+        return MtcnnDetector.load(paths, runtime, params, { split: false });
+      }
     }
     // Close what did open, then report the first failure.
     await Promise.all(loads.map((l) => (l.status === 'fulfilled' ? l.value.dispose() : undefined)));
@@ -165,43 +201,62 @@ export class MtcnnDetector {
     checkImage(img);
     const p = resolveDetectParams(params, this.params);
     const ws = this.#workspaces.pop() ?? new Workspace();
+    const frame = this.#nextFrame++;
     try {
-      return await this.#detect(img, p, ws);
+      return await this.#detect(img, p, ws, frame);
     } finally {
       this.#workspaces.push(ws);
+      this.#helper?.release(frame);
     }
   }
 
-  async #detect(img: RawImage, p: DetectParams, ws: Workspace): Promise<DetectResult> {
-    const resampler = ws.resampler;
+  /** True when a helper thread runs part of each frame (it stops being used if it fails). */
+  get split(): boolean {
+    return this.#helper !== undefined;
+  }
+
+  async #detect(img: RawImage, p: DetectParams, ws: Workspace, frame: number): Promise<DetectResult> {
     const [t0, t1, t2] = p.thresholds;
     const start = performance.now();
-    resampler.load(img);
-    let pnetMs = 0;
-    let rnetMs = 0;
-    let onetMs = 0;
     const W = img.width;
     const H = img.height;
+    const times: Times = { pnet: 0, rnet: 0, onet: 0, mainNet: 0, helperJs: 0, wait: 0 };
+    const here: StageTime = { netMs: 0, jsMs: 0 };
+    let split = false;
 
-    // Stage 1: P-Net over the pyramid.
+    // Stage 1: P-Net over the pyramid, the levels shared with the helper (`splitLevels`).
     const levels = pyramid(W, H, p.minSize, p.factor);
-    let pool: PNetCandidate[] = [];
-    for (const lv of levels) {
-      const data = ws.buffer(0, 3 * lv.width * lv.height);
-      resampler.levelToPlanar(lv.width, lv.height, planar(data, 0), this.#plan(W, H, lv.width, lv.height));
-      const t = performance.now();
-      // Transposed: the net's "height" is the level's width.
-      const out = await this.#nets.pnet.run(data, 1, lv.width, lv.height);
-      pnetMs += performance.now() - t;
-      const cands = pnetCandidates(out.logits, out.reg, out.outH, out.outW, lv.scale, t0, p.seedFlipQuirk);
-      const keep = nms(
-        cands.map((c) => c.box),
-        cands.map((c) => c.score),
-        0.5,
-        'union',
+    const helper = levels.length > 0 ? this.#helper : undefined;
+    const parts = helper
+      ? splitLevels(levels, W, H)
+      : { mine: levels.map((_, i) => i), theirs: [] as number[] };
+    const pick = (ix: readonly number[]) => ix.map((i) => levels[i]!);
+    const theirs = helper?.pnet(frame, sharedImage(img), pick(parts.theirs), t0, p.seedFlipQuirk);
+    theirs?.catch(() => undefined); // awaited below; handled here in case this thread fails first
+    ws.resampler.load(img);
+    const run = (ix: readonly number[]) =>
+      pnetLevels(this.#nets.pnet, ws, this.#plans, img, pick(ix), t0, p.seedFlipQuirk, here);
+    const perLevel: PNetCandidate[][] = new Array(levels.length);
+    (await run(parts.mine)).forEach((c, k) => {
+      perLevel[parts.mine[k]!] = c;
+    });
+    if (theirs) {
+      const rest = await this.#helped(
+        theirs,
+        async () => ({ cands: await run(parts.theirs), time: { netMs: 0, jsMs: 0 } }),
+        times,
       );
-      for (const i of keep) pool.push(cands[i]!);
+      times.pnet += rest.time.netMs;
+      times.helperJs += rest.time.jsMs;
+      rest.cands.forEach((c, k) => {
+        perLevel[parts.theirs[k]!] = c;
+      });
+      split = true;
     }
+    times.pnet += here.netMs;
+    times.mainNet += here.netMs;
+    // In level order, as on one thread: NMS breaks ties by position.
+    let pool: PNetCandidate[] = perLevel.flat();
     if (pool.length > 0) {
       const keep = nms(
         pool.map((c) => c.box),
@@ -217,8 +272,9 @@ export class MtcnnDetector {
     // Stage 2: R-Net on 24×24 crops.
     let stage: Stage[] = [];
     if (boxes.length > 0) {
-      const r = await this.#refine(img, ws, boxes, 24, (x, n) => this.#nets.rnet.run(x, n));
-      rnetMs = r.ms;
+      const r = await this.#refine(img, ws, frame, boxes, 24, times);
+      times.rnet += r.netMs;
+      split ||= r.split;
       for (let k = 0; k < r.boxes.length; k++) {
         const score = r.prob[k * 2 + 1]!;
         if (score > t1) stage.push({ box: r.boxes[k]!, score, reg: r.reg.subarray(k * 4, k * 4 + 4) });
@@ -237,8 +293,9 @@ export class MtcnnDetector {
     // Stage 3: O-Net on 48×48 crops, landmarks, final regression and NMS "Min".
     const found: { box: MutableBox; score: number; landmarks: Landmarks5 }[] = [];
     if (boxes.length > 0) {
-      const r = await this.#refine(img, ws, boxes, 48, (x, n) => this.#nets.onet.run(x, n));
-      onetMs = r.ms;
+      const r = await this.#refine(img, ws, frame, boxes, 48, times);
+      times.onet += r.netMs;
+      split ||= r.split;
       const lm = r.landmarks!;
       for (let k = 0; k < r.boxes.length; k++) {
         const score = r.prob[k * 2 + 1]!;
@@ -274,27 +331,28 @@ export class MtcnnDetector {
       faces,
       stats: {
         totalMs,
-        pnetMs,
-        rnetMs,
-        onetMs,
-        jsMs: totalMs - pnetMs - rnetMs - onetMs,
+        pnetMs: times.pnet,
+        rnetMs: times.rnet,
+        onetMs: times.onet,
+        jsMs: totalMs - times.wait - times.mainNet + times.helperJs,
+        split,
+        waitMs: times.wait,
         levels: levels.length,
         candidates: { rnet: rnetIn, onet: onetIn, final: found.length },
       },
     };
   }
 
-  /** The resize plan between two sizes, cached when every size is below 8192 (a 52-bit key). */
-  #plan(sw: number, sh: number, dw: number, dh: number): ResizePlan {
-    if (Math.max(sw, sh, dw, dh) >= 8192) return planResizeArea(sw, sh, dw, dh);
-    const key = ((sw * 8192 + sh) * 8192 + dw) * 8192 + dh;
-    let plan = this.#plans.get(key);
-    if (!plan) {
-      if (this.#plans.size >= PLAN_CACHE_LIMIT) this.#plans.clear();
-      plan = planResizeArea(sw, sh, dw, dh);
-      this.#plans.set(key, plan);
-    }
-    return plan;
+  /** Release the sessions and stop the helper thread. */
+  async dispose(): Promise<void> {
+    const helper = this.#helper;
+    this.#helper = undefined;
+    await Promise.all([
+      this.#nets.pnet.dispose(),
+      this.#nets.rnet.dispose(),
+      this.#nets.onet.dispose(),
+      helper?.dispose(),
+    ]);
   }
 
   /** True when resampling runs in WebAssembly SIMD (else in TypeScript, same results, slower). */
@@ -304,91 +362,94 @@ export class MtcnnDetector {
     return ws.resampler.accelerated;
   }
 
-  /** Release the three sessions. */
-  async dispose(): Promise<void> {
-    await Promise.all([this.#nets.pnet.dispose(), this.#nets.rnet.dispose(), this.#nets.onet.dispose()]);
-  }
-
   /**
-   * Crop each box (zero-padded), resample to size×size into batched transposed input, run the
-   * net in chunks of {@link CHUNK}, and return the outputs for the boxes that have pixels.
+   * R-Net (size 24) or O-Net (48) on the boxes that have pixels, the second half of them on the
+   * helper thread when there are enough; outputs in the boxes' order.
    */
   async #refine(
     img: RawImage,
     ws: Workspace,
-    all: MutableBox[],
-    size: number,
-    run: (
-      x: Float32Array,
-      n: number,
-    ) => Promise<{ prob: Float32Array; reg: Float32Array; landmarks?: Float32Array }>,
-  ): Promise<{
-    boxes: MutableBox[];
-    prob: Float32Array;
-    reg: Float32Array;
-    landmarks?: Float32Array;
-    ms: number;
-  }> {
+    frame: number,
+    all: readonly MutableBox[],
+    size: 24 | 48,
+    times: Times,
+  ): Promise<RefineOutput & { boxes: MutableBox[]; netMs: number; split: boolean }> {
     const boxes = all.filter((b) => b[2] >= b[0] && b[3] >= b[1]);
-    const n = boxes.length;
-    const per = 3 * size * size;
-    const prob = new Float32Array(n * 2);
-    const reg = new Float32Array(n * 4);
-    const landmarks = size === 48 ? new Float32Array(n * 10) : undefined;
-    let ms = 0;
-    for (let from = 0; from < n; from += CHUNK) {
-      const m = Math.min(CHUNK, n - from);
-      const input = ws.buffer(1, m * per);
-      for (let k = 0; k < m; k++) {
-        const win = cropWindow(boxes[from + k]!, img.width, img.height);
-        const plan = this.#plan(win.width, win.height, size, size);
-        ws.resampler.cropToPlanar(
-          win.left,
-          win.top,
-          win.width,
-          win.height,
-          size,
-          size,
-          planar(input, k * per),
-          plan,
-        );
-      }
-      const t = performance.now();
-      const out = await run(input, m);
-      ms += performance.now() - t;
-      prob.set(out.prob, from * 2);
-      reg.set(out.reg, from * 4);
-      if (landmarks && out.landmarks) landmarks.set(out.landmarks, from * 10);
+    const run =
+      size === 24
+        ? (x: Float32Array, n: number) => this.#nets.rnet.run(x, n)
+        : (x: Float32Array, n: number) => this.#nets.onet.run(x, n);
+    const helper = boxes.length >= SPLIT_MIN[size] ? this.#helper : undefined;
+    const cut = helper ? Math.ceil(boxes.length / 2) : boxes.length;
+    const rest = boxes.slice(cut);
+    const theirs = helper?.refine(frame, rest, size);
+    theirs?.catch(() => undefined); // awaited below; handled here in case this thread fails first
+    const here: StageTime = { netMs: 0, jsMs: 0 };
+    const mine = await refineBoxes(ws, this.#plans, img, boxes.slice(0, cut), size, run, here);
+    let netMs = here.netMs;
+    if (theirs) {
+      const local: StageTime = { netMs: 0, jsMs: 0 };
+      const r = await this.#helped(
+        theirs,
+        async () => ({
+          out: await refineBoxes(ws, this.#plans, img, rest, size, run, local),
+          time: { netMs: 0, jsMs: 0 },
+        }),
+        times,
+      );
+      here.netMs += local.netMs;
+      netMs += local.netMs + r.time.netMs;
+      times.helperJs += r.time.jsMs;
+      times.mainNet += here.netMs;
+      return { boxes, ...concatOutputs(mine, r.out), netMs, split: true };
     }
-    return landmarks ? { boxes, prob, reg, landmarks, ms } : { boxes, prob, reg, ms };
+    times.mainNet += here.netMs;
+    return { boxes, ...mine, netMs, split: false };
+  }
+
+  /**
+   * Wait for the helper's part; if the helper failed, stop using it and compute its part here
+   * with `local` (the frame is not lost, later frames run on this thread alone).
+   */
+  async #helped<T>(theirs: Promise<T>, local: () => Promise<T>, times: Times): Promise<T> {
+    const t = performance.now();
+    try {
+      return await theirs;
+    } catch {
+      const helper = this.#helper;
+      this.#helper = undefined;
+      helper?.dispose().catch(() => undefined);
+      return await local();
+    } finally {
+      times.wait += performance.now() - t;
+    }
   }
 }
 
-const PLAN_CACHE_LIMIT = 4096;
-/** Largest input buffer a workspace keeps between calls (16 MB; larger ones are per call). */
-const KEEP_BUFFER = 4 << 20;
-
-/**
- * What one detection call works in: a resampler holding the image and the network input
- * buffers, kept between calls (a video stream reuses them frame after frame).
- */
-class Workspace {
-  readonly resampler = new AreaResampler();
-  /** Input buffers by role: 0 = pyramid level, 1 = R-Net/O-Net crops. */
-  readonly #buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
-
-  /** A Float32Array of exactly `n` values for `role` (contents undefined; valid until the next call). */
-  buffer(role: 0 | 1, n: number): Float32Array {
-    const b = this.#buffers[role]!;
-    if (n <= b.length) return n === b.length ? b : b.subarray(0, n);
-    const fresh = new Float32Array(n);
-    if (n <= KEEP_BUFFER) this.#buffers[role] = fresh;
-    return fresh;
-  }
+/** Time accounting of one frame (see {@link DetectStats}). */
+interface Times {
+  /** Inside each net's runs, both threads. */
+  pnet: number;
+  rnet: number;
+  onet: number;
+  /** Inside net runs on this thread. */
+  mainNet: number;
+  /** The helper's own JavaScript. */
+  helperJs: number;
+  /** This thread waiting for the helper. */
+  wait: number;
 }
 
-function planar(data: Float32Array, offset: number): PlanarTarget {
-  return { data, offset, mean: MEAN, scale: SCALE, transposed: true };
+function concatOutputs(a: RefineOutput, b: RefineOutput): RefineOutput {
+  const cat = (x: Float32Array, y: Float32Array) => {
+    const out = new Float32Array(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  const prob = cat(a.prob, b.prob);
+  const reg = cat(a.reg, b.reg);
+  return a.landmarks && b.landmarks ? { prob, reg, landmarks: cat(a.landmarks, b.landmarks) } : { prob, reg };
 }
 
 function checkImage(img: RawImage): void {
