@@ -252,7 +252,7 @@ export class MtcnnDetector {
       rest.cands.forEach((c, k) => {
         perLevel[parts.theirs[k]!] = c;
       });
-      split = true;
+      split = this.#helper !== undefined; // false when the helper failed and its part ran here
     }
     times.pnet += here.netMs;
     times.mainNet += here.netMs;
@@ -402,7 +402,8 @@ export class MtcnnDetector {
       netMs += local.netMs + r.time.netMs;
       times.helperJs += r.time.jsMs;
       times.mainNet += here.netMs;
-      return { boxes, ...concatOutputs(mine, r.out), netMs, split: true };
+      const split = this.#helper !== undefined; // false when the helper failed and its part ran here
+      return { boxes, ...concatOutputs(mine, r.out), netMs, split };
     }
     times.mainNet += here.netMs;
     return { boxes, ...mine, netMs, split: false };
