@@ -140,3 +140,32 @@ export function writeAlignedCHW(
   warpAffineToCHW(img, t.chipToImage, t.size, batch, index * 3 * t.size * t.size, options);
   return t;
 }
+
+/**
+ * Copies the chip in slot `from` of an NCHW batch of `size × size` RGB chips into slot `to`,
+ * flipped left–right: `batch[to][c][y][x] = batch[from][c][y][size − 1 − x]`. This is the mirror
+ * image of the chip that flip test-time augmentation embeds, for the price of a copy instead of a
+ * second warp (the same samples as `writeAlignedCHW(…, { mirror: true })`, whose positions differ
+ * only by float rounding of the sampling grid).
+ *
+ * @throws InvalidInputError when a slot is not an integer ≥ 0 inside `batch`, or `from === to`.
+ */
+export function mirrorCHW(batch: Float32Array, from: number, to: number, size: number): void {
+  const per = 3 * size * size;
+  for (const [name, slot] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!Number.isInteger(slot) || slot < 0 || (slot + 1) * per > batch.length) {
+      throw invalidParameter(name, `a slot from 0 to ${Math.floor(batch.length / per) - 1}`, slot);
+    }
+  }
+  if (from === to) throw invalidParameter('to', `a slot other than from (${from})`, to);
+  const src = from * per;
+  const dst = to * per;
+  for (let row = 0; row < 3 * size; row++) {
+    const s = src + row * size;
+    const d = dst + row * size + size - 1;
+    for (let x = 0; x < size; x++) batch[d - x] = batch[s + x]!;
+  }
+}

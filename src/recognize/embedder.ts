@@ -3,7 +3,7 @@
  * averaged over views and normalized, stamped with provenance.
  */
 import type { ChipTemplate, FaceGeometry } from '../align/index.js';
-import { defaultTemplate, writeAlignedCHW } from '../align/index.js';
+import { defaultTemplate, mirrorCHW, writeAlignedCHW } from '../align/index.js';
 import type { Embedding, EmbeddingProvenance, Paths, RawImage, RuntimeOptions } from '../core/index.js';
 import { invalidParameter } from '../core/index.js';
 import { DESCRIPTOR_INPUT, DESCRIPTOR_LENGTH, FaceDescriptorNet, l2normalize } from '../embed/index.js';
@@ -109,8 +109,7 @@ export class FaceEmbedder {
       const input = new Float32Array(n * PER_CHIP);
       chunk.forEach((r, i) => {
         writeAlignedCHW(r.image, r.face, this.template, input, i * views);
-        if (this.#flip)
-          writeAlignedCHW(r.image, r.face, this.template, input, i * views + 1, { mirror: true });
+        if (this.#flip) mirrorCHW(input, i * views, i * views + 1, this.template.size);
       });
       const vectors = await this.#net.run(input, n);
       for (let i = 0; i < chunk.length; i++) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alignFace, chipTransform, writeAlignedCHW } from '../../src/align/chip.js';
+import { alignFace, chipTransform, mirrorCHW, writeAlignedCHW } from '../../src/align/chip.js';
 import { boxTemplate, dlibTemplate } from '../../src/align/templates.js';
 import { InvalidInputError, type Landmarks5, type RawImage } from '../../src/core/index.js';
 import { type AffineMatrix, applyAffine, invertAffine } from '../../src/image/warp.js';
@@ -164,6 +164,39 @@ describe('align/chip: writeAlignedCHW', () => {
       }
     }
     assert.ok(maxDiff <= 0.5 + 1e-4, `max difference ${maxDiff}`);
+  });
+
+  it('mirrorCHW copies a slot flipped left–right, equal to the mirrored warp within float rounding', () => {
+    const template = dlibTemplate();
+    const { img, landmarks } = syntheticFace([0.9, -0.2, 40, 0.2, 0.9, 30], template.points, 260, 260);
+    const plane = 150 * 150;
+    const batch = new Float32Array(3 * 3 * plane).fill(-1);
+    writeAlignedCHW(img, { landmarks }, template, batch, 0);
+    writeAlignedCHW(img, { landmarks }, template, batch, 1, { mirror: true });
+    mirrorCHW(batch, 0, 2, 150);
+    let maxDiff = 0;
+    for (let i = 0; i < 3 * plane; i++) {
+      const row = Math.floor(i / 150);
+      const x = i % 150;
+      // Exactly the reversed row of slot 0.
+      assert.equal(batch[2 * 3 * plane + i], batch[row * 150 + 149 - x]);
+      maxDiff = Math.max(maxDiff, Math.abs(batch[2 * 3 * plane + i]! - batch[3 * plane + i]!));
+    }
+    assert.ok(maxDiff < 1e-4, `against the mirrored warp: ${maxDiff}`);
+    // A 2×2 chip, by hand: rows [1, 2], [3, 4] in each plane.
+    const tiny = new Float32Array([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    mirrorCHW(tiny, 0, 1, 2);
+    assert.deepEqual([...tiny.subarray(12)], [2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11]);
+    for (const [from, to] of [
+      [0, 0],
+      [-1, 1],
+      [0, 2],
+      [0.5, 1],
+    ] as const) {
+      assert.throws(() => mirrorCHW(tiny, from, to, 2), InvalidInputError, `${from} → ${to}`);
+    }
   });
 
   it('rejects a negative or fractional index', () => {
