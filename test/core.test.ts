@@ -59,6 +59,20 @@ describe('core/config', () => {
     );
     assert.throws(() => resolveRuntimeOptions({}, { FACEREC_THREADS: 'many' }), InvalidInputError);
   });
+
+  it('splitDetection: override, env, default true, invalid', () => {
+    assert.equal(resolveRuntimeOptions({}, {}).splitDetection, true);
+    assert.equal(resolveRuntimeOptions({}, { FACEREC_DETECT_SPLIT: '0' }).splitDetection, false);
+    assert.equal(resolveRuntimeOptions({}, { FACEREC_DETECT_SPLIT: ' 1 ' }).splitDetection, true);
+    assert.equal(
+      resolveRuntimeOptions({ splitDetection: true }, { FACEREC_DETECT_SPLIT: '0' }).splitDetection,
+      true,
+    );
+    assert.throws(
+      () => resolveRuntimeOptions({}, { FACEREC_DETECT_SPLIT: 'no' }),
+      /Expected 0 or 1 for FACEREC_DETECT_SPLIT but received "?no"?/,
+    );
+  });
 });
 
 describe('core/errors', () => {

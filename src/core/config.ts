@@ -14,6 +14,11 @@ export interface Paths {
 export interface RuntimeOptions {
   /** onnxruntime intra-op threads; default: the number of cores. */
   readonly threads: number;
+  /**
+   * Split face detection between the main thread and a helper thread when `threads` ≥ 2
+   * (faster, costs the helper's memory). Default true; `FACEREC_DETECT_SPLIT=0` turns it off.
+   */
+  readonly splitDetection?: boolean;
 }
 
 /** Overrides accepted from the command line or the library caller. */
@@ -43,10 +48,11 @@ export function resolvePaths(
 }
 
 /**
- * Resolve runtime options: `threads` from the override, then `FACEREC_THREADS`, then the core count.
+ * Resolve runtime options: `threads` from the override, then `FACEREC_THREADS`, then the core
+ * count; `splitDetection` from the override, then `FACEREC_DETECT_SPLIT` (`1` or `0`), then true.
  */
 export function resolveRuntimeOptions(
-  overrides: { threads?: number | undefined } = {},
+  overrides: { threads?: number | undefined; splitDetection?: boolean | undefined } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): RuntimeOptions {
   let threads = overrides.threads;
@@ -55,7 +61,13 @@ export function resolveRuntimeOptions(
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw invalidParameter('threads', 'an integer between 1 and 256', threads);
   }
-  return Object.freeze({ threads });
+  let splitDetection = overrides.splitDetection;
+  const flag = nonEmpty(env.FACEREC_DETECT_SPLIT)?.trim();
+  if (splitDetection === undefined && flag !== undefined) {
+    if (flag !== '0' && flag !== '1') throw invalidParameter('FACEREC_DETECT_SPLIT', '0 or 1', flag);
+    splitDetection = flag === '1';
+  }
+  return Object.freeze({ threads, splitDetection: splitDetection ?? true });
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

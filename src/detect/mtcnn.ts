@@ -46,7 +46,6 @@ import {
   type RefineOutput,
   refineBoxes,
   type StageTime,
-  sharedImage,
   splitLevels,
   Workspace,
 } from './stages.js';
@@ -135,7 +134,8 @@ export class MtcnnDetector {
   /**
    * Build the three models if needed (into `paths.modelsDir`) and open their sessions.
    *
-   * With `runtime.threads` ≥ 2 (and `split` not false) the work of each frame is split between
+   * With `runtime.threads` ≥ 2 (unless `split`, or else `runtime.splitDetection`, is false) the
+   * work of each frame is split between
    * this thread and a helper thread, each with sessions of half the threads: MTCNN's small
    * convolutions keep a session's thread pool busy only part of the time, and our resampling runs
    * on one thread, so two half-size sessions side by side finish a frame sooner than one
@@ -156,7 +156,7 @@ export class MtcnnDetector {
     opts: { split?: boolean } = {},
   ): Promise<MtcnnDetector> {
     const resolved = resolveDetectParams(params);
-    const split = opts.split !== false && runtime.threads >= 2;
+    const split = (opts.split ?? runtime.splitDetection ?? true) && runtime.threads >= 2;
     const mine = split ? { threads: Math.floor(runtime.threads / 2) } : runtime;
     const loads = await Promise.allSettled([
       PNet.load(paths, mine),
@@ -232,7 +232,7 @@ export class MtcnnDetector {
       ? splitLevels(levels, W, H)
       : { mine: levels.map((_, i) => i), theirs: [] as number[] };
     const pick = (ix: readonly number[]) => ix.map((i) => levels[i]!);
-    const theirs = helper?.pnet(frame, sharedImage(img), pick(parts.theirs), t0, p.seedFlipQuirk);
+    const theirs = helper?.pnet(frame, ws.shared(img), pick(parts.theirs), t0, p.seedFlipQuirk);
     theirs?.catch(() => undefined); // awaited below; handled here in case this thread fails first
     ws.resampler.load(img);
     const run = (ix: readonly number[]) =>

@@ -73,6 +73,22 @@ export class Workspace {
   readonly resampler = new AreaResampler();
   /** Input buffers by role: 0 = pyramid level, 1 = R-Net/O-Net crops. */
   readonly #buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+  #shared = new Uint8Array(new SharedArrayBuffer(0));
+
+  /**
+   * A copy of `img` in this workspace's shared memory, for the helper thread to read without a
+   * copy. Valid until the next call: the helper reads it only while its requests for this frame
+   * run, all of which end before the frame's detection call returns and frees the workspace. One
+   * buffer per workspace, reused frame after frame: a fresh SharedArrayBuffer per frame is freed
+   * only when both threads have collected it, and a busy server held hundreds of MB of them.
+   */
+  shared(img: RawImage): RawImage {
+    const n = img.data.length;
+    if (this.#shared.length < n) this.#shared = new Uint8Array(new SharedArrayBuffer(n));
+    const data = this.#shared.length === n ? this.#shared : this.#shared.subarray(0, n);
+    data.set(img.data);
+    return { width: img.width, height: img.height, channels: img.channels, data };
+  }
 
   /** A Float32Array of exactly `n` values for `role` (contents undefined; valid until the next call). */
   buffer(role: 0 | 1, n: number): Float32Array {
@@ -253,7 +269,7 @@ export function unpackBoxes(packed: Float64Array): MutableBox[] {
   return out;
 }
 
-/** A copy of `img` whose bytes live in a SharedArrayBuffer (sent to the helper without a copy). */
+/** A copy of `img` whose bytes live in a fresh SharedArrayBuffer (sent to the helper without a copy). */
 export function sharedImage(img: RawImage): RawImage {
   const data = new Uint8Array(new SharedArrayBuffer(img.data.length));
   data.set(img.data);

@@ -157,6 +157,14 @@ describe('detect/mtcnn: frames split with a helper (real networks)', () => {
   it('with two threads the detector splits frames with its worker thread, and finds exactly the same faces', async () => {
     assert.equal(split.split, true);
     assert.equal(unsplit.split, false);
+    const off = await MtcnnDetector.load(paths, { threads: 2, splitDetection: false });
+    const one = await MtcnnDetector.load(paths, { threads: 1 });
+    assert.deepEqual(
+      [off.split, one.split],
+      [false, false],
+      'FACEREC_DETECT_SPLIT=0 and one thread run unsplit',
+    );
+    await Promise.all([off.dispose(), one.dispose()]);
     let faces = 0;
     for (const [i, img] of photos.entries()) {
       for (const minSize of [20, 40]) {
