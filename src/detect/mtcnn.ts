@@ -135,17 +135,17 @@ export class MtcnnDetector {
    * Build the three models if needed (into `paths.modelsDir`) and open their sessions.
    *
    * With `runtime.threads` ≥ 2 (unless `split`, or else `runtime.splitDetection`, is false) the
-   * work of each frame is split between
-   * this thread and a helper thread, each with sessions of half the threads: MTCNN's small
+   * work of each frame is split between this thread and a helper thread, each with sessions of
+   * half the threads: MTCNN's small
    * convolutions keep a session's thread pool busy only part of the time, and our resampling runs
    * on one thread, so two half-size sessions side by side finish a frame sooner than one
    * full-size session (2 cores, the `detect` bench's 640×480 frames at min size 20, same run:
    * 38.8 ms per frame unsplit, 32.4 ms split; at min size 40, 20.7 → 16.4 ms). Faces are the
    * same either way (test/detect/split.test.ts).
    *
-   * @param params default parameters for every `detect` call (validated here).
    * When the helper thread cannot start, the detector runs on this thread alone.
    *
+   * @param params default parameters for every `detect` call (validated here).
    * @throws ModelLoadError when a model cannot be built or loaded; InvalidInputError for bad
    *   params.
    */
@@ -385,28 +385,24 @@ export class MtcnnDetector {
     const rest = boxes.slice(cut);
     const theirs = helper?.refine(frame, rest, size);
     theirs?.catch(() => undefined); // awaited below; handled here in case this thread fails first
+    // This thread's net time, including the helper's part if that falls back to running here.
     const here: StageTime = { netMs: 0, jsMs: 0 };
     const mine = await refineBoxes(ws, this.#plans, img, boxes.slice(0, cut), size, run, here);
-    let netMs = here.netMs;
-    if (theirs) {
-      const local: StageTime = { netMs: 0, jsMs: 0 };
-      const r = await this.#helped(
-        theirs,
-        async () => ({
-          out: await refineBoxes(ws, this.#plans, img, rest, size, run, local),
-          time: { netMs: 0, jsMs: 0 },
-        }),
-        times,
-      );
-      here.netMs += local.netMs;
-      netMs += local.netMs + r.time.netMs;
-      times.helperJs += r.time.jsMs;
-      times.mainNet += here.netMs;
-      const split = this.#helper !== undefined; // false when the helper failed and its part ran here
-      return { boxes, ...concatOutputs(mine, r.out), netMs, split };
-    }
+    const r = theirs
+      ? await this.#helped(
+          theirs,
+          async () => ({
+            out: await refineBoxes(ws, this.#plans, img, rest, size, run, here),
+            time: { netMs: 0, jsMs: 0 },
+          }),
+          times,
+        )
+      : undefined;
     times.mainNet += here.netMs;
-    return { boxes, ...mine, netMs, split: false };
+    if (!r) return { boxes, ...mine, netMs: here.netMs, split: false };
+    times.helperJs += r.time.jsMs;
+    const split = this.#helper !== undefined; // false when the helper failed and its part ran here
+    return { boxes, ...concatOutputs(mine, r.out), netMs: here.netMs + r.time.netMs, split };
   }
 
   /**

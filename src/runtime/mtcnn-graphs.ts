@@ -148,8 +148,12 @@ function blockedConv(
  * - α < 0: `max(P, |α|·N) = P + Relu(|α|·N − P)`;
  * - 0 ≤ α ≤ 1: `max(P, α·P) = P + Relu((α − 1)·P)`;
  * - α > 1: `min(P, α·P) = P − Relu((1 − α)·P)`.
- * Every op stays in onnxruntime's blocked layout. The output's channels past the layer's own hold
- * pool values the next convolution must ignore (`padFilters` gives them zero weights).
+ * Every op stays in onnxruntime's blocked layout. The negated copies use the channels that padding
+ * to `CHANNEL_BLOCK` adds anyway (P-Net's conv1: 10 channels, 6 with α < 0, 16 in all); the
+ * output's channels past the layer's own hold pool values the next convolution must ignore
+ * (`padFilters` gives them zero weights).
+ *
+ * @throws ModelLoadError when the negated copies do not fit in the padding.
  */
 function pooledPrelu(
   g: GraphBuilder,
@@ -160,16 +164,19 @@ function pooledPrelu(
   shape: readonly [number, number, number, number],
   alphaName: string,
   pool: { kernel: number; stride: number; pads: Padding },
-  inChannels = shape[2],
 ): BlockedLayer {
-  const [kh, kw, , co] = shape;
+  const [kh, kw, ci, co] = shape;
   const alpha = weight(w, `${net}/${alphaName}`, [co]).data;
   const negative = [...alpha.keys()].filter((c) => alpha[c]! < 0);
-  const inner = blockChannels(co + negative.length);
   const channels = blockChannels(co);
-  const filters = padFilters(hwioToOihw(weight(w, `${net}/${layer}/weights`, shape)), inner, inChannels);
-  const bias = padVector(weight(w, `${net}/${layer}/bias`, [co]).data, inner);
-  const per = inChannels * kh * kw;
+  if (co + negative.length > channels) {
+    throw new ModelLoadError(
+      `${net}/${alphaName}: ${negative.length} channels with α < 0 do not fit in the ${channels - co} padded channels`,
+    );
+  }
+  const filters = padFilters(hwioToOihw(weight(w, `${net}/${layer}/weights`, shape)), channels, ci);
+  const bias = padVector(weight(w, `${net}/${layer}/bias`, [co]).data, channels);
+  const per = ci * kh * kw;
   negative.forEach((c, j) => {
     const spare = co + j;
     for (let t = 0; t < per; t++) filters.data[spare * per + t] = -filters.data[c * per + t]!;
@@ -177,31 +184,29 @@ function pooledPrelu(
   });
   const y = conv(g, x, `${net}/${layer}`, filters, bias);
   const p = maxPool(g, y, pool.kernel, pool.stride, pool.pads);
-  const m = new Float32Array(channels * inner);
+  const m = new Float32Array(channels * channels);
   const s = new Float32Array(channels * channels);
-  const t = new Float32Array(channels * inner);
   for (let c = 0; c < co; c++) {
     const a = alpha[c]!;
     const j = negative.indexOf(c);
     if (j >= 0) {
-      m[c * inner + c] = -1;
-      m[c * inner + co + j] = -a;
+      m[c * channels + c] = -1;
+      m[c * channels + co + j] = -a;
     } else {
-      m[c * inner + c] = a <= 1 ? a - 1 : 1 - a;
+      m[c * channels + c] = a <= 1 ? a - 1 : 1 - a;
     }
     s[c * channels + c] = a <= 1 ? 1 : -1;
-    t[c * inner + c] = 1;
   }
-  const zeros = new Float32Array(channels);
-  const r = g.op('Relu', [
-    conv(g, p, `${net}/${alphaName}/m`, { dims: [channels, inner, 1, 1], data: m }, zeros),
-  ]);
-  const sr = conv(g, r, `${net}/${alphaName}/s`, { dims: [channels, channels, 1, 1], data: s }, zeros);
-  const kept =
-    inner === channels
-      ? p
-      : conv(g, p, `${net}/${alphaName}/t`, { dims: [channels, inner, 1, 1], data: t }, zeros);
-  return { out: g.op('Add', [sr, kept]), channels };
+  const pointwise = (input: string, name: string, data: Float32Array) =>
+    conv(
+      g,
+      input,
+      `${net}/${alphaName}/${name}`,
+      { dims: [channels, channels, 1, 1], data },
+      new Float32Array(channels),
+    );
+  const r = g.op('Relu', [pointwise(p, 'm', m)]);
+  return { out: g.op('Add', [pointwise(r, 's', s), p]), channels };
 }
 
 /** A dense layer whose input is already a vector (no reordering). */
