@@ -73,6 +73,28 @@ describe('core/config', () => {
       /Expected 0 or 1 for FACEREC_DETECT_SPLIT but received "?no"?/,
     );
   });
+
+  it('descriptor: override, env, default fp32, invalid', () => {
+    const cases: [Record<string, string>, NodeJS.ProcessEnv, string][] = [
+      [{}, {}, 'fp32'],
+      [{}, { FACEREC_DESCRIPTOR: 'int8' }, 'int8'],
+      [{}, { FACEREC_DESCRIPTOR: ' int8 ' }, 'int8'],
+      [{}, { FACEREC_DESCRIPTOR: '' }, 'fp32'],
+      [{ descriptor: 'fp32' }, { FACEREC_DESCRIPTOR: 'int8' }, 'fp32'],
+      [{ descriptor: 'int8' }, {}, 'int8'],
+    ];
+    for (const [over, env, want] of cases) {
+      assert.equal(resolveRuntimeOptions(over, env).descriptor, want, JSON.stringify([over, env]));
+    }
+    assert.throws(
+      () => resolveRuntimeOptions({}, { FACEREC_DESCRIPTOR: 'fp16' }),
+      /Expected fp32 or int8 for FACEREC_DESCRIPTOR but received "?fp16"?/,
+    );
+    assert.throws(
+      () => resolveRuntimeOptions({ descriptor: 'INT8' }, {}),
+      /Expected fp32 or int8 for descriptor but received "?INT8"?/,
+    );
+  });
 });
 
 describe('core/errors', () => {

@@ -17,6 +17,7 @@ export interface GlobalOptions {
   readonly data?: string;
   readonly models?: string;
   readonly threads?: string;
+  readonly descriptor?: string;
   readonly db?: string;
 }
 
@@ -30,7 +31,10 @@ export interface CliContext {
 export function cliContext(program: Command): CliContext {
   const g = program.opts<GlobalOptions>();
   const paths = resolvePaths({ dataDir: g.data, modelsDir: g.models });
-  const runtime = resolveRuntimeOptions({ threads: g.threads === undefined ? undefined : Number(g.threads) });
+  const runtime = resolveRuntimeOptions({
+    threads: g.threads === undefined ? undefined : Number(g.threads),
+    descriptor: g.descriptor,
+  });
   return { paths, runtime };
 }
 

@@ -22,8 +22,9 @@ const PER_FACE = 3 * DESCRIPTOR_INPUT * DESCRIPTOR_INPUT;
  */
 export class FaceDescriptorNet {
   /**
-   * Model id and version, recorded as embedding provenance:
-   * `face_recognition@<source package>@<version>`, e.g. `face_recognition@@vladmandic/face-api@1.7.15`.
+   * Model id and version, recorded as embedding provenance: `<model>@<source package>@<version>`,
+   * e.g. `face_recognition@@vladmandic/face-api@1.7.15`, or `face_recognition_int8@…` for the
+   * quantized graph.
    */
   readonly modelId: string;
   readonly #session: OnnxSession;
@@ -33,11 +34,15 @@ export class FaceDescriptorNet {
     this.modelId = modelId;
   }
 
-  /** Build the model if needed (into `paths.modelsDir`) and open a session on it. */
+  /**
+   * Build the model if needed (into `paths.modelsDir`) and open a session on it: the float graph,
+   * or the int8 one when `opts.descriptor` is `int8`.
+   */
   static async load(paths: Paths, opts: RuntimeOptions): Promise<FaceDescriptorNet> {
-    const [info] = await ensureModels(paths, ['face_recognition']);
-    const session = await OnnxSession.load(info!.path, MODEL_SPECS.face_recognition, opts);
-    return new FaceDescriptorNet(session, `face_recognition@${info!.source}`);
+    const name = opts.descriptor === 'int8' ? 'face_recognition_int8' : 'face_recognition';
+    const [info] = await ensureModels(paths, [name]);
+    const session = await OnnxSession.load(info!.path, MODEL_SPECS[name], opts);
+    return new FaceDescriptorNet(session, `${name}@${info!.source}`);
   }
 
   /**

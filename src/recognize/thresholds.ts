@@ -82,6 +82,27 @@ export const THRESHOLDS: Readonly<Record<string, CalibratedThreshold>> = Object.
     ]),
     source: LFW_DEV,
   }),
+  // The int8 descriptor (FACEREC_DESCRIPTOR=int8), measured the same way.
+  'face_recognition_int8@@vladmandic/face-api@1.7.15|dlib5-150-p0.25+flip|l2': Object.freeze({
+    threshold: 0.3769,
+    targetFar: 1e-3,
+    far: 0.001,
+    frr: 0.0643,
+    curve: Object.freeze([
+      point(1e-1, 0.4791, 0.0018),
+      point(3e-2, 0.444, 0.0054),
+      point(1e-2, 0.4189, 0.0109),
+      point(3e-3, 0.3955, 0.0306),
+      point(1e-3, 0.3769, 0.0643),
+      point(3e-4, 0.3582, 0.1212),
+      point(1e-4, 0.3425, 0.1819),
+      point(3e-5, 0.3267, 0.2696),
+      point(1e-5, 0.3133, 0.3559),
+      point(3e-6, 0.296, 0.4928),
+      point(1e-6, 0.2827, 0.6013),
+    ]),
+    source: LFW_DEV,
+  }),
 });
 
 /** The calibrated threshold of a pipeline, or undefined when it has none. */

@@ -8,9 +8,22 @@
  * Each conv layer's per-channel scale layer `y·s + t` is folded into the conv weights and bias,
  * so the graph is convolutions, ReLUs, adds, pads and pools only (onnxruntime's NCHWc
  * transformer fuses each convolution with its ReLU and, where possible, the residual sum).
+ *
+ * The int8 variant quantizes every input of a convolution, residual sum or pool (the named
+ * "points" of {@link descriptorQuantPoints}) with ranges measured on face chips, and the
+ * convolutions' weights per output channel (see `quantize.ts`); the embedding head (global
+ * average pool and the 256×128 matrix) stays float.
  */
+import { ModelLoadError } from '../core/index.js';
 import { conv, hwioToOihw, maxPool, type Tensor32 } from './layers.js';
 import { GraphBuilder } from './onnx-graph.js';
+import {
+  type ActivationQuant,
+  type ActivationRange,
+  activationQuant,
+  int8Conv,
+  quantizeDequantize,
+} from './quantize.js';
 import { type WeightMap, weight } from './tfjs-weights.js';
 
 /** The input side length in pixels. */
@@ -28,6 +41,58 @@ interface Flow {
   readonly x: string;
   readonly size: number;
   readonly channels: number;
+  /** The uint8 parameters of `x` when it is a dequantized tensor (int8 graph). */
+  readonly q?: ActivationQuant | undefined;
+}
+
+/** How the graph treats the activations at its quantization points. */
+export interface DescriptorGraphOptions {
+  /**
+   * Build the int8 graph with these ranges, one per point of {@link descriptorQuantPoints}.
+   * @throws ModelLoadError (from the builder) when a point has no range.
+   */
+  readonly int8?: Readonly<Record<string, ActivationRange>>;
+  /**
+   * Float graph only: also output every quantization point's tensor as `probe/<point>` (for
+   * measuring the ranges).
+   */
+  readonly probes?: boolean;
+}
+
+/** Marks quantization points: probes them, quantizes them, or leaves them as they are. */
+class Points {
+  readonly #g: GraphBuilder;
+  readonly #opts: DescriptorGraphOptions;
+  readonly names: string[] = [];
+
+  constructor(g: GraphBuilder, opts: DescriptorGraphOptions) {
+    this.#g = g;
+    this.#opts = opts;
+  }
+
+  get int8(): boolean {
+    return this.#opts.int8 !== undefined;
+  }
+
+  /** Mark `f.x` as the point `name`. */
+  mark(f: Flow, name: string): Flow {
+    this.names.push(name);
+    const g = this.#g;
+    if (this.#opts.probes && !this.int8) {
+      g.output(g.op('Identity', [f.x], {}, `probe/${name}`), ['N', f.channels, f.size, f.size]);
+      return f;
+    }
+    if (!this.#opts.int8) return f;
+    const range = this.#opts.int8[name];
+    if (!range) throw new ModelLoadError(`The int8 descriptor has no activation range for ${name}`);
+    const q = activationQuant(range);
+    return { ...f, x: quantizeDequantize(g, f.x, name, q), q };
+  }
+
+  /** Quantize `f.x` again with the parameters it had (after a padding that keeps its range). */
+  again(f: Flow, name: string): Flow {
+    return f.q ? { ...f, x: quantizeDequantize(this.#g, f.x, name, f.q) } : f;
+  }
 }
 
 /**
@@ -104,30 +169,26 @@ function convLayer(
     weight(w, `${prefix}/scale/biases`, [out]).data,
   );
   if (opts.normalizeInput) folded = foldInputNormalization(folded, folded.bias, DESCRIPTOR_MEAN_RGB, 255);
-  let x = conv(g, f.x, prefix, folded, folded.bias, { stride, pads });
+  let x = f.q
+    ? int8Conv(g, f.x, f.q, prefix, folded, folded.bias, { stride, pads })
+    : conv(g, f.x, prefix, folded, folded.bias, { stride, pads });
   if (relu) x = g.op('Relu', [x]);
   const size = Math.floor((f.size + pads[0] + pads[2] - k) / stride) + 1;
   return { x, size, channels: out };
 }
 
 /** Residual block: conv3×3 + ReLU, conv3×3, add the input, ReLU. */
-function residual(g: GraphBuilder, w: WeightMap, f: Flow, prefix: string): Flow {
+function residual(g: GraphBuilder, w: WeightMap, p: Points, f: Flow, prefix: string): Flow {
   const same = [1, 1, 1, 1] as const;
-  const a = convLayer(g, w, f, `${prefix}/conv1`, {
-    kernel: 3,
-    out: f.channels,
-    stride: 1,
-    pads: same,
-    relu: true,
-  });
-  const b = convLayer(g, w, a, `${prefix}/conv2`, {
-    kernel: 3,
-    out: f.channels,
-    stride: 1,
-    pads: same,
-    relu: false,
-  });
-  return { ...b, x: g.op('Relu', [g.op('Add', [b.x, f.x])]) };
+  const a = p.mark(
+    convLayer(g, w, f, `${prefix}/conv1`, { kernel: 3, out: f.channels, stride: 1, pads: same, relu: true }),
+    `${prefix}/conv1`,
+  );
+  const b = p.mark(
+    convLayer(g, w, a, `${prefix}/conv2`, { kernel: 3, out: f.channels, stride: 1, pads: same, relu: false }),
+    `${prefix}/conv2`,
+  );
+  return p.mark({ ...b, x: g.op('Relu', [g.op('Add', [b.x, f.x])]), q: undefined }, prefix);
 }
 
 /**
@@ -136,41 +197,67 @@ function residual(g: GraphBuilder, w: WeightMap, f: Flow, prefix: string): Flow 
  * at the bottom and right; when the shortcut has fewer channels it is zero-padded after its
  * channels. Then add and ReLU.
  */
-function residualDown(g: GraphBuilder, w: WeightMap, f: Flow, prefix: string, out: number): Flow {
-  const a = convLayer(g, w, f, `${prefix}/conv1`, {
-    kernel: 3,
-    out,
-    stride: 2,
-    pads: [0, 0, 0, 0],
-    relu: true,
-  });
-  const b = convLayer(g, w, a, `${prefix}/conv2`, {
-    kernel: 3,
-    out,
-    stride: 1,
-    pads: [1, 1, 1, 1],
-    relu: false,
-  });
+function residualDown(g: GraphBuilder, w: WeightMap, p: Points, f: Flow, prefix: string, out: number): Flow {
+  const a = p.mark(
+    convLayer(g, w, f, `${prefix}/conv1`, { kernel: 3, out, stride: 2, pads: [0, 0, 0, 0], relu: true }),
+    `${prefix}/conv1`,
+  );
+  let main = p.mark(
+    convLayer(g, w, a, `${prefix}/conv2`, { kernel: 3, out, stride: 1, pads: [1, 1, 1, 1], relu: false }),
+    `${prefix}/conv2`,
+  );
   const pooledSize = Math.floor(f.size / 2);
-  let pooled = g.op('AveragePool', [f.x], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } });
-  let main = b.x;
-  if (b.size !== pooledSize) {
-    const grow = pooledSize - b.size;
-    main = g.op('Pad', [main, g.int64(`${prefix}/pad_hw`, [0, 0, 0, 0, 0, 0, grow, grow])]);
+  let pooled = p.mark(
+    {
+      ...f,
+      x: g.op('AveragePool', [f.x], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } }),
+      size: pooledSize,
+      q: undefined,
+    },
+    `${prefix}/shortcut`,
+  );
+  // Zero padding keeps a quantized tensor's range (it contains 0), so it is quantized again with
+  // the same parameters and onnxruntime keeps the sum in uint8.
+  if (main.size !== pooledSize) {
+    const grow = pooledSize - main.size;
+    const x = g.op('Pad', [main.x, g.int64(`${prefix}/pad_hw`, [0, 0, 0, 0, 0, 0, grow, grow])]);
+    main = p.again({ ...main, x, size: pooledSize }, `${prefix}/conv2/padded`);
   }
   if (f.channels !== out) {
     const extra = out - f.channels;
-    pooled = g.op('Pad', [pooled, g.int64(`${prefix}/pad_c`, [0, 0, 0, 0, 0, extra, 0, 0])]);
+    const x = g.op('Pad', [pooled.x, g.int64(`${prefix}/pad_c`, [0, 0, 0, 0, 0, extra, 0, 0])]);
+    pooled = p.again({ ...pooled, x, channels: out }, `${prefix}/shortcut/padded`);
   }
-  return { x: g.op('Relu', [g.op('Add', [main, pooled])]), size: pooledSize, channels: out };
+  const sum = g.op('Relu', [g.op('Add', [main.x, pooled.x])]);
+  return p.mark({ x: sum, size: pooledSize, channels: out }, prefix);
 }
 
-/** Build the descriptor graph from the `face_recognition_model` weights. */
-export function buildFaceRecognition(w: WeightMap): GraphBuilder {
-  const g = new GraphBuilder('face_recognition');
+/**
+ * The input's uint8 parameters in the int8 graph: the chips' 0..255 RGB values, rounded to
+ * integers (at most 0.5 off, against bilinear interpolation's own rounding-free values).
+ */
+const INPUT_QUANT: ActivationQuant = Object.freeze({ scale: 1, zeroPoint: 0 });
+
+/** Build the descriptor graph (float, or int8 with `opts.int8`) from the `face_recognition_model` weights. */
+export function buildFaceRecognition(w: WeightMap, opts: DescriptorGraphOptions = {}): GraphBuilder {
+  const g = new GraphBuilder(opts.int8 ? 'face_recognition_int8' : 'face_recognition');
+  const p = new Points(g, opts);
+  return describe(g, w, p);
+}
+
+/** The names of the descriptor's quantization points, in graph order. */
+export function descriptorQuantPoints(w: WeightMap): string[] {
+  const g = new GraphBuilder('points');
+  const p = new Points(g, {});
+  describe(g, w, p);
+  return p.names;
+}
+
+function describe(g: GraphBuilder, w: WeightMap, p: Points): GraphBuilder {
   const S = DESCRIPTOR_INPUT_SIZE;
-  const x = g.input('input', ['N', 3, S, S]);
-  let f = convLayer(g, w, { x, size: S, channels: 3 }, 'conv32_down', {
+  const input = g.input('input', ['N', 3, S, S]);
+  const x = p.int8 ? quantizeDequantize(g, input, 'input', INPUT_QUANT) : input;
+  let f = convLayer(g, w, { x, size: S, channels: 3, q: p.int8 ? INPUT_QUANT : undefined }, 'conv32_down', {
     kernel: 7,
     out: 32,
     stride: 2,
@@ -178,15 +265,18 @@ export function buildFaceRecognition(w: WeightMap): GraphBuilder {
     relu: true,
     normalizeInput: true,
   });
+  f = p.mark(f, 'conv32_down');
+  // A max pool's output has its input's range: the same parameters keep it in uint8.
   f = { ...f, x: maxPool(g, f.x, 3, 2, [0, 0, 0, 0]), size: Math.floor((f.size - 3) / 2) + 1 };
-  for (const p of ['conv32_1', 'conv32_2', 'conv32_3']) f = residual(g, w, f, p);
-  f = residualDown(g, w, f, 'conv64_down', 64);
-  for (const p of ['conv64_1', 'conv64_2', 'conv64_3']) f = residual(g, w, f, p);
-  f = residualDown(g, w, f, 'conv128_down', 128);
-  for (const p of ['conv128_1', 'conv128_2']) f = residual(g, w, f, p);
-  f = residualDown(g, w, f, 'conv256_down', 256);
-  for (const p of ['conv256_1', 'conv256_2']) f = residual(g, w, f, p);
-  f = residualDown(g, w, f, 'conv256_down_out', 256);
+  f = p.again(f, 'conv32_down/pool');
+  for (const b of ['conv32_1', 'conv32_2', 'conv32_3']) f = residual(g, w, p, f, b);
+  f = residualDown(g, w, p, f, 'conv64_down', 64);
+  for (const b of ['conv64_1', 'conv64_2', 'conv64_3']) f = residual(g, w, p, f, b);
+  f = residualDown(g, w, p, f, 'conv128_down', 128);
+  for (const b of ['conv128_1', 'conv128_2']) f = residual(g, w, p, f, b);
+  f = residualDown(g, w, p, f, 'conv256_down', 256);
+  for (const b of ['conv256_1', 'conv256_2']) f = residual(g, w, p, f, b);
+  f = residualDown(g, w, p, f, 'conv256_down_out', 256);
 
   const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [f.x])], { axis: { int: 1 } });
   const fc = weight(w, 'fc', [256, DESCRIPTOR_SIZE]);

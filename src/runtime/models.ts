@@ -13,9 +13,11 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { errorMessage, ModelLoadError, type Paths } from '../core/index.js';
 import { buildFaceRecognition } from './descriptor-graph.js';
+import { DESCRIPTOR_INT8_RANGES } from './descriptor-int8.js';
 import { buildONet, buildPNet, buildRNet } from './mtcnn-graphs.js';
 import { type GraphBuilder, readSignature, type TensorSignature } from './onnx-graph.js';
 import { locatePackage } from './packages.js';
+import { WEIGHT_LIMIT } from './quantize.js';
 import { MODEL_NAMES, type ModelName } from './specs.js';
 import { readTfjsWeights, type WeightMap } from './tfjs-weights.js';
 
@@ -49,13 +51,21 @@ interface IndexEntry extends Omit<ModelInfo, 'path'> {
   readonly file: string;
   /** {@link BUILDER_VERSION} at build time. */
   readonly builder: number;
+  /** The digest of the recipe's own data at build time, when it has some (see `ModelRecipe.data`). */
+  readonly data?: string;
 }
 
 /** Where a model's weights come from and how its graph is built. */
 interface ModelRecipe {
   readonly pkg: string;
   readonly manifest: string;
-  readonly build: (weights: WeightMap) => GraphBuilder;
+  readonly build: (weights: WeightMap, source: string) => GraphBuilder;
+  /**
+   * Data other than the weights that the graph is built from (the int8 descriptor's activation
+   * ranges and weight limit). Its digest is recorded in the cache index, and a change rebuilds
+   * the model without a {@link BUILDER_VERSION} bump.
+   */
+  readonly data?: unknown;
 }
 
 const RECIPES: Readonly<Record<ModelName, ModelRecipe>> = Object.freeze({
@@ -65,7 +75,22 @@ const RECIPES: Readonly<Record<ModelName, ModelRecipe>> = Object.freeze({
   face_recognition: {
     pkg: '@vladmandic/face-api',
     manifest: 'model/face_recognition_model-weights_manifest.json',
-    build: buildFaceRecognition,
+    build: (w) => buildFaceRecognition(w),
+  },
+  face_recognition_int8: {
+    pkg: '@vladmandic/face-api',
+    manifest: 'model/face_recognition_model-weights_manifest.json',
+    build: (w, source) => {
+      if (source !== DESCRIPTOR_INT8_RANGES.source) {
+        throw new ModelLoadError(
+          `The int8 descriptor's activation ranges were measured on ${DESCRIPTOR_INT8_RANGES.source}, ` +
+            `not on the installed ${source}; use the float descriptor (FACEREC_DESCRIPTOR=fp32) or ` +
+            'measure them again (scripts/calibrate-int8.mjs)',
+        );
+      }
+      return buildFaceRecognition(w, { int8: DESCRIPTOR_INT8_RANGES.ranges });
+    },
+    data: { ranges: DESCRIPTOR_INT8_RANGES, weightLimit: WEIGHT_LIMIT },
   },
 });
 
@@ -86,7 +111,7 @@ export function buildModel(name: ModelName): { bytes: Uint8Array; source: string
   if (!recipe) throw new ModelLoadError(`Unknown model ${String(name)}; known: ${MODEL_NAMES.join(', ')}`);
   const pkg = locatePackage(recipe.pkg);
   const source = `${pkg.name}@${pkg.version}`;
-  const graph = recipe.build(readTfjsWeights(join(pkg.dir, recipe.manifest)));
+  const graph = recipe.build(readTfjsWeights(join(pkg.dir, recipe.manifest)), source);
   const bytes = graph.encode({ producerVersion: String(BUILDER_VERSION), docString: `weights: ${source}` });
   return { bytes, source };
 }
@@ -142,6 +167,7 @@ async function validEntry(dir: string, name: ModelName, source: string): Promise
     entry?.name !== name ||
     entry.source !== source ||
     entry.builder !== BUILDER_VERSION ||
+    entry.data !== recipeData(name) ||
     typeof entry.file !== 'string' ||
     !/^[\w.-]+\.onnx$/.test(entry.file) ||
     !Array.isArray(entry.inputs) ||
@@ -170,6 +196,7 @@ async function buildInto(dir: string, name: ModelName): Promise<ModelInfo> {
     bytes: bytes.length,
     source,
     builder: BUILDER_VERSION,
+    ...(recipeData(name) === undefined ? {} : { data: recipeData(name) }),
     inputs,
     outputs,
   };
@@ -183,6 +210,12 @@ async function buildInto(dir: string, name: ModelName): Promise<ModelInfo> {
   }
   await removeStale(dir, name, entry.file);
   return toInfo(dir, entry);
+}
+
+/** The digest of a recipe's data (first 16 hex digits of the sha256 of its JSON), if it has any. */
+function recipeData(name: ModelName): string | undefined {
+  const data = RECIPES[name].data;
+  return data === undefined ? undefined : sha256(new TextEncoder().encode(JSON.stringify(data))).slice(0, 16);
 }
 
 function toInfo(dir: string, e: IndexEntry): ModelInfo {

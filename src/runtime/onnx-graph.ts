@@ -1,7 +1,8 @@
 /**
- * A small builder of ONNX graphs (opset 13, float32 tensors) over the protobuf classes of
- * `onnx-proto`. The output is deterministic: the same calls in the same order give the same bytes
- * (no timestamps, names chosen by the caller or numbered in call order).
+ * A small builder of ONNX graphs over the protobuf classes of `onnx-proto`: opset 13, float32
+ * inputs and outputs, constants in float32, int64 and the integer types of quantized graphs
+ * (uint8, int8, int32). The output is deterministic: the same calls in the same order give the
+ * same bytes (no timestamps, names chosen by the caller or numbered in call order).
  */
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { ModelLoadError } from '../core/index.js';
@@ -39,6 +40,9 @@ export const IR_VERSION = 7;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const UINT8 = onnx.TensorProto.DataType.UINT8;
+const INT8 = onnx.TensorProto.DataType.INT8;
+const INT32 = onnx.TensorProto.DataType.INT32;
 
 /** Collects initializers, nodes, inputs and outputs, then encodes an ONNX model. */
 export class GraphBuilder {
@@ -70,16 +74,22 @@ export class GraphBuilder {
 
   /** Add a float32 constant (stored as little-endian raw bytes); returns its name. */
   float(name: string, dims: readonly number[], data: Float32Array): string {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== data.length) {
-      throw new ModelLoadError(`Initializer ${name}: dims [${dims}] need ${size} values, got ${data.length}`);
-    }
-    const raw = new Uint8Array(4 * size);
-    const view = new DataView(raw.buffer);
-    for (let i = 0; i < size; i++) view.setFloat32(4 * i, data[i]!, true);
-    this.#claim(name);
-    this.#initializers.push({ name, dims: [...dims], dataType: FLOAT, rawData: raw });
-    return name;
+    return this.#constant(name, dims, FLOAT, data);
+  }
+
+  /** Add a uint8 constant (quantization zero points); returns its name. */
+  uint8(name: string, dims: readonly number[], data: Uint8Array): string {
+    return this.#constant(name, dims, UINT8, data);
+  }
+
+  /** Add an int8 constant (quantized weights); returns its name. */
+  int8(name: string, dims: readonly number[], data: Int8Array): string {
+    return this.#constant(name, dims, INT8, data);
+  }
+
+  /** Add an int32 constant (quantized biases); returns its name. */
+  int32(name: string, dims: readonly number[], data: Int32Array): string {
+    return this.#constant(name, dims, INT32, data);
   }
 
   /** Add an int64 constant vector (shapes, pads); returns its name. */
@@ -154,6 +164,31 @@ export class GraphBuilder {
       },
     };
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** A constant stored as little-endian raw bytes (`dims` [] is a scalar). */
+  #constant(
+    name: string,
+    dims: readonly number[],
+    dataType: number,
+    data: Float32Array | Uint8Array | Int8Array | Int32Array,
+  ): string {
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (size !== data.length) {
+      throw new ModelLoadError(`Initializer ${name}: dims [${dims}] need ${size} values, got ${data.length}`);
+    }
+    const raw = new Uint8Array(data.BYTES_PER_ELEMENT * size);
+    const view = new DataView(raw.buffer);
+    for (let i = 0; i < size; i++) {
+      const v = data[i]!;
+      if (data instanceof Float32Array) view.setFloat32(4 * i, v, true);
+      else if (data instanceof Int32Array) view.setInt32(4 * i, v, true);
+      else if (data instanceof Int8Array) view.setInt8(i, v);
+      else view.setUint8(i, v);
+    }
+    this.#claim(name);
+    this.#initializers.push({ name, dims: [...dims], dataType, rawData: raw });
+    return name;
   }
 
   #claim(name: string): void {

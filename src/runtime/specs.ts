@@ -6,7 +6,13 @@
 import type { TensorSignature } from './onnx-graph.js';
 
 /** The models facerec builds, in build order. */
-export const MODEL_NAMES = Object.freeze(['pnet', 'rnet', 'onet', 'face_recognition'] as const);
+export const MODEL_NAMES = Object.freeze([
+  'pnet',
+  'rnet',
+  'onet',
+  'face_recognition',
+  'face_recognition_int8',
+] as const);
 
 /** The name of a built model. */
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -24,8 +30,8 @@ export interface ModelSpec {
 const t = (name: string, ...shape: (number | string)[]): TensorSignature => Object.freeze({ name, shape });
 
 /**
- * The specs of the four models. MTCNN inputs are normalized `(x − 127.5) · 0.0078125` NCHW;
- * the descriptor input is RGB in 0..255 NCHW.
+ * The specs of the models. MTCNN inputs are normalized `(x − 127.5) · 0.0078125` NCHW; the
+ * descriptor input (float and int8 graphs alike) is RGB in 0..255 NCHW.
  */
 export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = Object.freeze({
   pnet: {
@@ -45,6 +51,11 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = Object.freeze
   },
   face_recognition: {
     name: 'face_recognition',
+    inputs: [t('input', 'N', 3, 150, 150)],
+    outputs: [t('embedding', 'N', 128)],
+  },
+  face_recognition_int8: {
+    name: 'face_recognition_int8',
     inputs: [t('input', 'N', 3, 150, 150)],
     outputs: [t('embedding', 'N', 128)],
   },

@@ -5,8 +5,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RawImage } from '../../src/core/index.js';
 import { crop, decodeImage, resize, saveImage } from '../../src/image/index.js';
+import { calibratedThreshold } from '../../src/recognize/index.js';
 import { demoPhoto } from '../helpers.js';
 import { runCli } from '../support/cli.js';
+
+const int8Provenance = {
+  model: 'face_recognition_int8@@vladmandic/face-api@1.7.15',
+  template: 'dlib5-150-p0.25+flip',
+  normalized: true,
+};
 
 /** Faces of the demo photos (boxes from the seed detector's output, rounded): different people. */
 const PEOPLE: { name: string; photo: 1 | 3 | 4; box: [number, number, number, number] }[] = [
@@ -75,6 +82,25 @@ describe('facerec embed / verify / eval lfw (the built CLI)', () => {
     }
     assert.match(out!.model, /^face_recognition@/);
     assert.match(out!.template, /^dlib5-150-p0\.25/);
+  });
+
+  it('--descriptor int8: the int8 model, its own calibrated threshold, the same verdicts', async () => {
+    const emb = await runCli(['--descriptor', 'int8', 'embed', '--json', demoPhoto(1)]);
+    assert.equal(emb.code, 0, emb.stderr);
+    assert.match((JSON.parse(emb.stdout) as { model: string }[])[0]!.model, /^face_recognition_int8@/);
+    const yes = await runCli(['--descriptor', 'int8', 'verify', '--json', same[0]!, same[1]!]);
+    assert.equal(yes.code, 0, yes.stderr);
+    const a = JSON.parse(yes.stdout) as { distance: number; threshold: number; same: boolean };
+    assert.equal(a.threshold, calibratedThreshold(int8Provenance)!.threshold);
+    assert.equal(a.same, true, `distance ${a.distance}`);
+    const other = join(dir, 'lfw', 'Cy_Three', 'Cy_Three_0001.jpg');
+    const no = JSON.parse(
+      (await runCli(['--descriptor', 'int8', 'verify', '--json', same[0]!, other])).stdout,
+    );
+    assert.equal(no.same, false, `distance ${no.distance}`);
+    const bad = await runCli(['--descriptor', 'fp16', 'verify', same[0]!, other]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Expected fp32 or int8 for descriptor but received "?fp16"?/);
   });
 
   it('verify: two photos of one person are the same; two people are not; notes name extra faces', async () => {

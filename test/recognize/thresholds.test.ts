@@ -32,6 +32,15 @@ describe('recognize/thresholds', () => {
     }
   });
 
+  it('the shipped pipeline is calibrated with either descriptor (fp32, int8)', () => {
+    for (const model of ['face_recognition', 'face_recognition_int8']) {
+      const cal = calibratedThreshold({ ...shipped, model: `${model}@@vladmandic/face-api@1.7.15` });
+      assert.ok(cal, model);
+      assert.equal(cal.targetFar, 1e-3);
+      assert.ok(cal.threshold > 0.3 && cal.threshold < 0.45, `${model}: ${cal.threshold}`);
+    }
+  });
+
   const farCases: { far: number; want: number | 'between' }[] = [
     { far: 1e-3, want: 0.3757 },
     { far: 1e-2, want: 0.4199 },

@@ -44,7 +44,7 @@ describe('ensureModels', () => {
     for (const d of folders) rmSync(d, { recursive: true, force: true });
   });
 
-  it('builds all four models deterministically: two fresh folders get identical files', async () => {
+  it('builds every model deterministically: two fresh folders get identical files', async () => {
     const a = await ensure(freshPaths());
     const b = await ensure(freshPaths());
     assert.deepEqual(a.built, [...MODEL_NAMES]);
@@ -105,6 +105,20 @@ describe('ensureModels', () => {
       damage: (paths) => writeFileSync(join(paths.modelsDir, 'rnet.json'), '{'),
     },
   ];
+  it('rebuilds the int8 descriptor when its activation ranges (recipe data) changed', async () => {
+    const paths = freshPaths();
+    const [good] = (await ensure(paths, ['face_recognition_int8'])).infos;
+    const entry = JSON.parse(readFileSync(join(paths.modelsDir, 'face_recognition_int8.json'), 'utf8'));
+    assert.match(entry.data, /^[0-9a-f]{16}$/);
+    editIndex(paths, 'face_recognition_int8', (e) => (e.data = '0123456789abcdef'));
+    const again = await ensure(paths, ['face_recognition_int8']);
+    assert.deepEqual(again.built, ['face_recognition_int8']);
+    assert.deepEqual(again.infos[0], good);
+    // Models without recipe data record none.
+    await ensure(paths, ['rnet']);
+    assert.equal(JSON.parse(readFileSync(join(paths.modelsDir, 'rnet.json'), 'utf8')).data, undefined);
+  });
+
   for (const { name, damage } of damages) {
     it(`rebuilds when ${name}`, async () => {
       const paths = freshPaths();
