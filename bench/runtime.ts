@@ -117,7 +117,7 @@ export const suite: Suite = {
   name: 'runtime',
   async run(log) {
     const paths = resolvePaths();
-    const opts = resolveRuntimeOptions();
+    const opts = resolveRuntimeOptions({ descriptor: 'fp32' });
     log(`threads ${opts.threads}, models in ${paths.modelsDir}`);
     const models = await mtcnn(paths, opts, log);
 
@@ -126,17 +126,20 @@ export const suite: Suite = {
     const dir = mkdtempSync(join(tmpdir(), 'facerec-bench-'));
     const net = await FaceDescriptorNet.load(paths, opts);
     const net1 = await FaceDescriptorNet.load(paths, { threads: 1 });
+    const net8 = await FaceDescriptorNet.load(paths, { ...opts, descriptor: 'int8' });
     const mm = await matmulSession(dir, opts.threads);
     const mm1 = await matmulSession(dir, 1);
     const ref = await loadFaceApiReference();
     try {
       const one = chips.subarray(0, CHIP);
-      const [d1, d8, s1, s8, f1, f8, m, m1] = await interleaved(
+      const [d1, d8, s1, s8, q1, q8, f1, f8, m, m1] = await interleaved(
         [
           { name: `descriptor batch 1, ${opts.threads} threads`, items: 1, run: () => net.run(one, 1) },
           { name: `descriptor batch 8, ${opts.threads} threads`, items: 8, run: () => net.run(chips, 8) },
           { name: 'descriptor batch 1, 1 thread', items: 1, run: () => net1.run(one, 1) },
           { name: 'descriptor batch 8, 1 thread', items: 8, run: () => net1.run(chips, 8) },
+          { name: 'int8 descriptor batch 1', items: 1, run: () => net8.run(one, 1) },
+          { name: 'int8 descriptor batch 8', items: 8, run: () => net8.run(chips, 8) },
           {
             name: `face-api ${ref.backend} batch 1`,
             items: 1,
@@ -150,6 +153,7 @@ export const suite: Suite = {
       );
       log(`descriptor: batch 1 ${d1!.median} ms, batch 8 ${d8!.medianPerItem} ms/face`);
       log(`descriptor, 1 thread: batch 1 ${s1!.median} ms, batch 8 ${s8!.medianPerItem} ms/face`);
+      log(`int8 descriptor: batch 1 ${q1!.median} ms, batch 8 ${q8!.medianPerItem} ms/face`);
       log(`face-api ${ref.backend}: batch 1 ${f1!.median} ms, batch 8 ${f8!.medianPerItem} ms/face`);
       log(
         `matmul: ${matmulGflops(m!)} GFLOP/s (${opts.threads} threads), ${matmulGflops(m1!)} GFLOP/s (1 thread)`,
@@ -170,6 +174,18 @@ export const suite: Suite = {
             gflops: { batch1: descriptorGflops(s1!), batch8: descriptorGflops(s8!) },
             fractionOfMatmul: { batch8: round(descriptorGflops(s8!) / matmulGflops(m1!), 3) },
           },
+          int8: {
+            batch1: q1,
+            batch8: q8,
+            speedupOverFp32: {
+              batch1: round(d1!.median / q1!.median, 2),
+              batch8: round(d8!.medianPerItem / q8!.medianPerItem, 2),
+            },
+            speedupPerFace: {
+              batch1: round(f1!.medianPerItem / q1!.medianPerItem, 2),
+              batch8: round(f8!.medianPerItem / q8!.medianPerItem, 2),
+            },
+          },
           faceApi: { backend: ref.backend, batch1: f1, batch8: f8 },
           speedupPerFace: { batch1: round(f1!.medianPerItem / d1!.medianPerItem, 2), batch8: speedup8 },
         },
@@ -185,7 +201,13 @@ export const suite: Suite = {
         },
       };
     } finally {
-      await Promise.all([net.dispose(), net1.dispose(), mm.session.dispose(), mm1.session.dispose()]);
+      await Promise.all([
+        net.dispose(),
+        net1.dispose(),
+        net8.dispose(),
+        mm.session.dispose(),
+        mm1.session.dispose(),
+      ]);
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -44,8 +44,11 @@ export function provenanceRefused(
       }),
     )
     .join('; ');
+  const otherModel = gallery.some((g) => g.model !== q.model)
+    ? ' (the descriptor model is chosen with --descriptor or FACEREC_DESCRIPTOR)'
+    : '';
   return new InvalidInputError(
-    `The gallery's faces come from ${have}, but the query comes from ${describeProvenance(q)}: distances between embeddings of different pipelines mean nothing. Search with the same pipeline, or re-enroll the gallery with this one.`,
+    `The gallery's faces come from ${have}, but the query comes from ${describeProvenance(q)}: distances between embeddings of different pipelines mean nothing. Search with the same pipeline${otherModel}, or re-enroll the gallery with this one.`,
     { input: 'query' },
   );
 }
