@@ -233,8 +233,8 @@ function residualDown(g: GraphBuilder, w: WeightMap, p: Points, f: Flow, prefix:
 }
 
 /**
- * The input's uint8 parameters in the int8 graph: the chips' 0..255 RGB values, rounded to
- * integers (at most 0.5 off, against bilinear interpolation's own rounding-free values).
+ * The input's uint8 parameters in the int8 graph: the chips' RGB values (0..255, fractional
+ * after the alignment warp) rounded to integers, at most half a level off.
  */
 const INPUT_QUANT: ActivationQuant = Object.freeze({ scale: 1, zeroPoint: 0 });
 
@@ -242,18 +242,19 @@ const INPUT_QUANT: ActivationQuant = Object.freeze({ scale: 1, zeroPoint: 0 });
 export function buildFaceRecognition(w: WeightMap, opts: DescriptorGraphOptions = {}): GraphBuilder {
   const g = new GraphBuilder(opts.int8 ? 'face_recognition_int8' : 'face_recognition');
   const p = new Points(g, opts);
-  return describe(g, w, p);
+  return descriptorGraph(g, w, p);
 }
 
 /** The names of the descriptor's quantization points, in graph order. */
 export function descriptorQuantPoints(w: WeightMap): string[] {
   const g = new GraphBuilder('points');
   const p = new Points(g, {});
-  describe(g, w, p);
+  descriptorGraph(g, w, p);
   return p.names;
 }
 
-function describe(g: GraphBuilder, w: WeightMap, p: Points): GraphBuilder {
+/** The layers, in order, with the quantization points marked through `p`. */
+function descriptorGraph(g: GraphBuilder, w: WeightMap, p: Points): GraphBuilder {
   const S = DESCRIPTOR_INPUT_SIZE;
   const input = g.input('input', ['N', 3, S, S]);
   const x = p.int8 ? quantizeDequantize(g, input, 'input', INPUT_QUANT) : input;

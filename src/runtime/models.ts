@@ -117,8 +117,8 @@ export function buildModel(name: ModelName): { bytes: Uint8Array; source: string
 }
 
 /**
- * Make sure the named models (default: all four) are built in `paths.modelsDir` and valid;
- * build those that are missing, corrupt or stale.
+ * Make sure the named models (default: every one of {@link MODEL_NAMES}) are built in
+ * `paths.modelsDir` and valid; build those that are missing, corrupt or stale.
  *
  * @param opts.onBuild called with a model's name just before it is (re)built.
  * @returns one {@link ModelInfo} per requested name, in the order requested.
