@@ -21,7 +21,7 @@ export interface RuntimeOptions {
   readonly splitDetection?: boolean;
   /**
    * The face descriptor graph: `fp32` (default, the weights as published) or `int8` (weights and
-   * activations quantized: about 1.6× faster per face; LFW 99.20 % against 99.33 %, within the
+   * activations quantized: about 1.6× faster per face; LFW 99.07 % against 99.33 %, within the
    * folds' spread; its embeddings do not compare with fp32 ones, so a gallery is queried with the
    * descriptor it was enrolled with). `FACEREC_DESCRIPTOR`.
    */
