@@ -135,9 +135,9 @@ export const suite: Suite = {
       return faceapi.tf.tensor3d(Float32Array.from(chip.data), [150, 150, 3], 'float32');
     });
 
-    // Embedding with alignment, interleaved round by round.
-    // Two phases, fp32 then int8, each interleaved with face-api round by round: the two
-    // descriptors' weights do not fit in the cache together, and alternating them slowed both.
+    // Embedding with alignment, in two phases, fp32 then int8, each interleaved with face-api
+    // round by round: the two descriptors' weights do not fit in the cache together, and
+    // alternating them slowed both.
     const faceapiJobs = {
       faceapi1: (r: number) =>
         faceapi.nets.faceRecognitionNet.computeFaceDescriptor(chips[r % chips.length]!),

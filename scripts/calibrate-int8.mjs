@@ -1,7 +1,8 @@
 // Measures the activation ranges of the int8 face descriptor and prints the module
 // src/runtime/descriptor-int8.ts on stdout.
 //
-//   npm run build && node scripts/calibrate-int8.mjs ../shared/data/faces/identities > src/runtime/descriptor-int8.ts
+//   npm run build && node scripts/calibrate-int8.mjs ../shared/data/faces/identities ../shared/data/faces/scenes \
+//     > src/runtime/descriptor-int8.ts && npx biome format --write src/runtime/descriptor-int8.ts
 //
 // Every photo under the given folders is decoded, every face detected and aligned exactly as the
 // embedder does (the default template), and each chip and its mirror image go through the
