@@ -187,6 +187,7 @@ async function validEntry(dir: string, name: ModelName, source: string): Promise
 
 async function buildInto(dir: string, name: ModelName): Promise<ModelInfo> {
   const { bytes, source } = buildModel(name);
+  const data = recipeData(name);
   const hash = sha256(bytes);
   const { inputs, outputs } = readSignature(bytes);
   const entry: IndexEntry = {
@@ -196,7 +197,7 @@ async function buildInto(dir: string, name: ModelName): Promise<ModelInfo> {
     bytes: bytes.length,
     source,
     builder: BUILDER_VERSION,
-    ...(recipeData(name) === undefined ? {} : { data: recipeData(name) }),
+    ...(data === undefined ? {} : { data }),
     inputs,
     outputs,
   };
